@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make run` (start it) and `make test` (test it).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite test-postgres lint schema clean
+
+$(BIN)/partner-api: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+## Set up, migrate, seed the demo data on first run (prints the admin login), serve on :8000.
+run: $(BIN)/partner-api
+	$(BIN)/partner-api migrate
+	$(BIN)/partner-api seed-demo
+	$(BIN)/partner-api serve --host 127.0.0.1 --port 8000
+
+## Set up and run everything CI runs: lint, types, the suite on SQLite and on PostgreSQL.
+test: lint test-sqlite test-postgres
+
+lint: $(BIN)/partner-api
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test-sqlite: $(BIN)/partner-api
+	$(BIN)/pytest
+
+test-postgres: $(BIN)/partner-api
+	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest
+
+## Regenerate graphql/schema.graphql after changing the schema (a test fails when it drifts).
+schema: $(BIN)/partner-api
+	$(BIN)/python -c 'from pathlib import Path; from schema.root import schema; Path("graphql/schema.graphql").write_text(schema.as_str() + "\n")'
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,49 @@
+"""Versioned keyed hashes (HMAC-SHA-256 with a server-side pepper) for client secrets (CR-03).
+
+A stored value reads `v1$<pepper id>$<digest>`: the version names the algorithm, the pepper id
+names which configured pepper made it, so peppers can be rotated (the old one is kept in
+PARTNER_API_PREVIOUS_SECRET_PEPPERS until every secret hashed with it has been rotated).
+HMAC-SHA-256 is fine for secrets of at least 112 bits (ASVS 6.5.2); ours carry 256.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+_VERSION = "v1"
+
+
+def _pepper_id(pepper: bytes) -> str:
+    return hashlib.sha256(b"partner-api pepper id\x00" + pepper).hexdigest()[:8]
+
+
+def _digest(pepper: bytes, value: str) -> str:
+    mac = hmac.new(pepper, value.encode("utf-8"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+
+class KeyedHasher:
+    def __init__(self, peppers: tuple[bytes, ...]) -> None:
+        if not peppers:
+            raise ValueError("at least one pepper is required")
+        self._current = peppers[0]
+        self._by_id = {_pepper_id(pepper): pepper for pepper in peppers}
+
+    def hash(self, value: str) -> str:
+        return f"{_VERSION}${_pepper_id(self._current)}${_digest(self._current, value)}"
+
+    def matches(self, value: str, stored: str) -> bool:
+        """Constant-time comparison of `value` against a stored hash (CR-04)."""
+        version, _, rest = stored.partition("$")
+        pepper_id, _, expected = rest.partition("$")
+        pepper = self._by_id.get(pepper_id)
+        if version != _VERSION or pepper is None:
+            # Still spend one HMAC so unknown formats do not answer faster.
+            _digest(self._current, value)
+            return False
+        return hmac.compare_digest(_digest(pepper, value), expected)
+
+    def needs_rehash(self, stored: str) -> bool:
+        return not stored.startswith(f"{_VERSION}${_pepper_id(self._current)}$")

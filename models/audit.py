@@ -1,0 +1,44 @@
+"""The append-only audit trail. Nothing in the service updates or deletes an audit event.
+
+`before`/`after` hold the changed, non-secret fields only; a secret never appears here (CR-02).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.enums import ActorType, AuditAction
+
+if TYPE_CHECKING:
+    from models.admin import AdminUser
+    from models.credential import Credential
+    from models.organisation import Organisation
+
+
+class AuditEvent(Model):
+    id = fields.UUIDField(primary_key=True)
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="audit_events", on_delete=fields.RESTRICT
+    )
+    occurred_at = fields.DatetimeField(auto_now_add=True)
+    action = fields.CharEnumField(AuditAction, max_length=48)
+    actor_type = fields.CharEnumField(ActorType, max_length=16)
+    actor_user: fields.ForeignKeyNullableRelation[AdminUser] = fields.ForeignKeyField(
+        "models.AdminUser", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    # A snapshot (e-mail or client ID) so the trail stays readable if the actor is deleted.
+    actor_label = fields.CharField(max_length=254)
+    credential: fields.ForeignKeyNullableRelation[Credential] = fields.ForeignKeyField(
+        "models.Credential", related_name="audit_events", null=True, on_delete=fields.RESTRICT
+    )
+    ip_address = fields.CharField(max_length=45, null=True)
+    user_agent = fields.CharField(max_length=300, null=True)
+    before: dict[str, Any] | None = fields.JSONField(null=True)
+    after: dict[str, Any] | None = fields.JSONField(null=True)
+
+    class Meta:
+        table = "audit_event"
+        indexes = (("organisation_id", "occurred_at"),)

@@ -1,0 +1,87 @@
+"""API credentials (one per partner integration) and their secrets.
+
+A credential has one current secret and, during a rotation grace period, at most one previous
+secret that still works until its own `expires_at`. Only a keyed hash of each secret is stored,
+with the last four characters as a hint. `status` is derived from the timestamps, so expiry needs
+no background job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.enums import AccessLevel, CredentialStatus
+
+if TYPE_CHECKING:
+    from models.admin import AdminUser
+    from models.organisation import Organisation
+
+
+class Credential(Model):
+    id = fields.UUIDField(primary_key=True)
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="credentials", on_delete=fields.RESTRICT
+    )
+    name = fields.CharField(max_length=100)
+    contact_email = fields.CharField(max_length=254)
+    client_id = fields.CharField(max_length=64, unique=True)
+    access_level = fields.CharEnumField(AccessLevel, max_length=16)
+    # Only meaningful for FINE_GRAINED; FULL reads the live catalogue (auth.scopes).
+    scopes: list[str] = fields.JSONField(default=list)
+    ip_allowlist: list[str] = fields.JSONField(default=list)
+    expires_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    created_by: fields.ForeignKeyNullableRelation[AdminUser] = fields.ForeignKeyField(
+        "models.AdminUser", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    updated_at = fields.DatetimeField(auto_now=True)
+    revoked_at = fields.DatetimeField(null=True)
+    revoked_by: fields.ForeignKeyNullableRelation[AdminUser] = fields.ForeignKeyField(
+        "models.AdminUser", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    revocation_reason = fields.CharField(max_length=500, null=True)
+    last_used_at = fields.DatetimeField(null=True)
+    last_used_ip = fields.CharField(max_length=45, null=True)
+
+    secrets: fields.ReverseRelation[CredentialSecret]
+
+    class Meta:
+        table = "credential"
+        indexes = (("organisation_id", "created_at"),)
+
+    def status_at(self, now: datetime) -> CredentialStatus:
+        if self.revoked_at is not None:
+            return CredentialStatus.REVOKED
+        if self.expires_at is not None and self.expires_at <= now:
+            return CredentialStatus.EXPIRED
+        return CredentialStatus.ACTIVE
+
+
+class CredentialSecret(Model):
+    id = fields.UUIDField(primary_key=True)
+    credential: fields.ForeignKeyRelation[Credential] = fields.ForeignKeyField(
+        "models.Credential", related_name="secrets", on_delete=fields.CASCADE
+    )
+    # Embedded in the secret value, so verification is one indexed lookup (auth.client_secrets).
+    lookup_id = fields.CharField(max_length=32, unique=True)
+    secret_hash = fields.CharField(max_length=128)
+    hint = fields.CharField(max_length=4)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    # Set on the previous secret during a rotation grace period.
+    expires_at = fields.DatetimeField(null=True)
+    # Set when the secret was ended before its expiry (rotation without grace, revocation).
+    ended_at = fields.DatetimeField(null=True)
+    last_used_at = fields.DatetimeField(null=True)
+    last_used_ip = fields.CharField(max_length=45, null=True)
+
+    class Meta:
+        table = "credential_secret"
+
+    def is_live_at(self, now: datetime) -> bool:
+        if self.ended_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > now

@@ -1,0 +1,44 @@
+"""Enumerations stored in the database and exposed through GraphQL under the same names."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OWNER = "OWNER"
+    ADMIN = "ADMIN"
+    DEVELOPER = "DEVELOPER"
+    VIEWER = "VIEWER"
+
+    @property
+    def manages_credentials(self) -> bool:
+        """Only owners and admins create, regenerate, revoke or re-scope credentials (CR-09)."""
+        return self in {Role.OWNER, Role.ADMIN}
+
+
+class AccessLevel(StrEnum):
+    FULL = "FULL"
+    FINE_GRAINED = "FINE_GRAINED"
+
+
+class CredentialStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"
+
+
+class ActorType(StrEnum):
+    USER = "USER"
+    CREDENTIAL = "CREDENTIAL"
+    SYSTEM = "SYSTEM"
+
+
+class AuditAction(StrEnum):
+    ADMIN_LOGIN = "ADMIN_LOGIN"
+    ADMIN_LOGIN_FAILED = "ADMIN_LOGIN_FAILED"
+    ADMIN_LOGOUT = "ADMIN_LOGOUT"
+    CREDENTIAL_CREATED = "CREDENTIAL_CREATED"
+    CREDENTIAL_SECRET_REGENERATED = "CREDENTIAL_SECRET_REGENERATED"  # noqa: S105 (an action name)
+    CREDENTIAL_UPDATED = "CREDENTIAL_UPDATED"
+    CREDENTIAL_REVOKED = "CREDENTIAL_REVOKED"

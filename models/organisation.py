@@ -1,0 +1,15 @@
+"""The tenant: every credential, membership and audit event belongs to exactly one organisation."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Organisation(Model):
+    id = fields.UUIDField(primary_key=True)
+    name = fields.CharField(max_length=200, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "organisation"

@@ -1,0 +1,45 @@
+"""Tenant isolation, enforced in the data access: the only way resolvers reach tenant data.
+
+A `TenantScope` is built from the verified admin identity (never from request arguments), and
+every query it hands out is already filtered by organisation. An id that is malformed, unknown or
+another organisation's all come back as `None`, so they are indistinguishable (CR-07).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from tortoise.queryset import QuerySet
+
+from models.audit import AuditEvent
+from models.credential import Credential
+
+
+def parse_id(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+class TenantScope:
+    def __init__(self, organisation_id: UUID) -> None:
+        self.organisation_id = organisation_id
+
+    def credentials(self) -> QuerySet[Credential]:
+        return Credential.filter(organisation_id=self.organisation_id)
+
+    def audit_events(self) -> QuerySet[AuditEvent]:
+        return AuditEvent.filter(organisation_id=self.organisation_id)
+
+    async def credential(
+        self, credential_id: str, *, for_update: bool = False
+    ) -> Credential | None:
+        """One of this organisation's credentials; `for_update` locks the row (PostgreSQL)."""
+        parsed = parse_id(credential_id)
+        if parsed is None:
+            return None
+        query = self.credentials().filter(id=parsed)
+        if for_update:
+            query = query.select_for_update()
+        return await query.first()

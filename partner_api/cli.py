@@ -1,0 +1,181 @@
+"""The `partner-api` console script: serve, migrate, create-admin, seed-demo.
+
+Errors are one clear line on stderr and exit status 1 (2 for usage errors); never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from tortoise import Tortoise
+from tortoise.exceptions import BaseORMException
+
+from auth.keyed_hash import KeyedHasher
+from auth.passwords import WeakPasswordError, validate_password
+from models.enums import Role
+from partner_api.admins import create_admin, reset_password
+from partner_api.database import apply_migrations, ensure_sqlite_directory, tortoise_config
+from partner_api.demo import DEMO_OWNER, demo_exists, seed_demo
+from partner_api.settings import ConfigurationError, Settings
+from partner_api.validation import InvalidInput
+
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """A failure the user can act on; printed as one line."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="partner-api", description="Partner API credentials service."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="apply migrations, then serve HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+
+    commands.add_parser("migrate", help="apply database migrations")
+
+    admin = commands.add_parser("create-admin", help="create an administrator")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--organisation", required=True, help="created if it does not exist")
+    admin.add_argument("--role", default="ADMIN", choices=[role.value for role in Role])
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+
+    demo = commands.add_parser("seed-demo", help="create the demo organisation and credentials")
+    demo.add_argument(
+        "--reset-password",
+        action="store_true",
+        help="if the demo exists already, set and print a new password for its owner",
+    )
+    return parser
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise CommandError("the passwords do not match")
+    try:
+        validate_password(password)
+    except WeakPasswordError as error:
+        raise CommandError(str(error)) from None
+    return password
+
+
+async def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    await apply_migrations(settings.database_url)
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+async def _create_admin(settings: Settings, args: argparse.Namespace, password: str) -> str:
+    account = await _with_database(
+        settings,
+        lambda: create_admin(
+            email=args.email,
+            organisation_name=args.organisation,
+            role=Role(args.role),
+            password=password,
+        ),
+    )
+    created = " (new organisation)" if account.created_organisation else ""
+    return (
+        f"{account.user.email} is {account.membership.role.value} of "
+        f"{account.organisation.name}{created}"
+    )
+
+
+async def _seed_demo(settings: Settings, reset: bool) -> str:
+    hasher = KeyedHasher(settings.secret_peppers)
+
+    async def work() -> str:
+        if await demo_exists():
+            if not reset:
+                return (
+                    f"Demo data already present. Log in as {DEMO_OWNER}; to get a new password "
+                    "run: partner-api seed-demo --reset-password"
+                )
+            import secrets
+
+            password = secrets.token_urlsafe(12)
+            await reset_password(email=DEMO_OWNER, password=password)
+            return f"Demo owner login: {DEMO_OWNER} / {password}"
+        login = await seed_demo(hasher)
+        return "\n".join(
+            [
+                "Demo data created.",
+                f"  Admin login (GraphiQL at {settings.issuer}/graphql): "
+                f"{login.email} / {login.password}",
+                f"  Demo credential 'Box office sync': client_id={login.client_id}",
+                f"  client_secret={login.client_secret}",
+                "  (shown once; only a keyed hash is stored)",
+            ]
+        )
+
+    return await _with_database(settings, work)
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    asyncio.run(apply_migrations(settings.database_url))
+    ensure_sqlite_directory(settings.database_url)
+    uvicorn.run(
+        "partner_api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,  # client addresses come from PARTNER_API_TRUSTED_PROXIES only
+        server_header=False,
+    )
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.command == "serve":
+            _serve(settings, args.host, args.port, args.workers)
+        elif args.command == "migrate":
+            asyncio.run(apply_migrations(settings.database_url))
+            print("Database is up to date.")
+        elif args.command == "create-admin":
+            password = _read_password(args.password_stdin)
+            print(asyncio.run(_create_admin(settings, args, password)))
+        elif args.command == "seed-demo":
+            print(asyncio.run(_seed_demo(settings, args.reset_password)))
+    except (CommandError, ConfigurationError) as error:
+        print(f"partner-api: error: {error}", file=sys.stderr)
+        return 1
+    except InvalidInput as error:
+        print(f"partner-api: error: {error.message}", file=sys.stderr)
+        return 1
+    except BaseORMException as error:
+        print(f"partner-api: error: database: {error}", file=sys.stderr)
+        return 1
+    except (OSError, ConnectionError) as error:
+        print(f"partner-api: error: cannot reach the database ({error})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

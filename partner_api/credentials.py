@@ -1,0 +1,291 @@
+"""The credential lifecycle: create, regenerate (rotate), update (re-scope) and revoke.
+
+Each operation is one transaction that also writes its audit event, so a change is never without
+its trail and a trail never describes a change that did not happen. Expected refusals are raised
+as the exceptions below and turned into GraphQL union members by the resolvers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from auth.keyed_hash import KeyedHasher
+from auth.scopes import SCOPE_NAMES, in_catalogue_order
+from auth.tokens import new_client_id, new_client_secret
+from models.credential import Credential, CredentialSecret
+from models.enums import AccessLevel, AuditAction, CredentialStatus
+from models.tenancy import TenantScope
+from partner_api import audit
+from partner_api.audit import Actor
+from partner_api.validation import (
+    InvalidInput,
+    clean_email,
+    clean_expiry,
+    clean_ip_allowlist,
+    clean_name,
+    clean_reason,
+    clean_scopes,
+)
+
+
+class CredentialNotFound(Exception):
+    pass
+
+
+class CredentialNotActive(Exception):
+    def __init__(self, status: CredentialStatus) -> None:
+        super().__init__(status.value)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class CredentialDraft:
+    name: str
+    contact_email: str
+    access_level: AccessLevel
+    scopes: list[str] | None = None
+    expires_at: datetime | None = None
+    ip_allowlist: list[str] | None = None
+
+
+class Keep(Enum):
+    """Marks an update field that was not given (distinct from None, which clears)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True)
+class CredentialChanges:
+    name: str | Keep = KEEP
+    contact_email: str | Keep = KEEP
+    access_level: AccessLevel | Keep = KEEP
+    scopes: list[str] | Keep | None = KEEP
+    expires_at: datetime | Keep | None = KEEP
+    ip_allowlist: list[str] | Keep | None = KEEP
+
+
+@dataclass(frozen=True)
+class IssuedSecret:
+    """A secret value that exists only here: returned once to the caller, never stored or logged."""
+
+    credential: Credential
+    secret_value: str
+
+
+def effective_scopes(credential: Credential) -> list[str]:
+    """What the credential may be granted now: the live catalogue for FULL, else its own list."""
+    if credential.access_level is AccessLevel.FULL:
+        return in_catalogue_order(SCOPE_NAMES)
+    return in_catalogue_order(credential.scopes)
+
+
+def snapshot(credential: Credential) -> dict[str, Any]:
+    """The audited, non-secret view of a credential's settings."""
+    return {
+        "name": credential.name,
+        "contactEmail": credential.contact_email,
+        "accessLevel": credential.access_level.value,
+        "scopes": list(credential.scopes),
+        "expiresAt": credential.expires_at.isoformat() if credential.expires_at else None,
+        "ipAllowlist": list(credential.ip_allowlist),
+    }
+
+
+async def _add_secret(credential: Credential, hasher: KeyedHasher) -> str:
+    new = new_client_secret()
+    await CredentialSecret.create(
+        credential=credential,
+        lookup_id=new.lookup_id,
+        secret_hash=hasher.hash(new.value),
+        hint=new.hint,
+    )
+    return new.value
+
+
+async def create_credential(
+    scope: TenantScope, actor: Actor, draft: CredentialDraft, *, hasher: KeyedHasher, now: datetime
+) -> IssuedSecret:
+    name = clean_name(draft.name)
+    contact_email = clean_email(draft.contact_email)
+    scopes = clean_scopes(draft.access_level, draft.scopes)
+    expires_at = clean_expiry(draft.expires_at, now=now)
+    ip_allowlist = clean_ip_allowlist(draft.ip_allowlist)
+    async with in_transaction():
+        credential = await Credential.create(
+            organisation_id=scope.organisation_id,
+            name=name,
+            contact_email=contact_email,
+            client_id=new_client_id(),
+            access_level=draft.access_level,
+            scopes=scopes,
+            expires_at=expires_at,
+            ip_allowlist=ip_allowlist,
+            created_by_id=actor.identity.user_id if actor.identity else None,
+        )
+        secret_value = await _add_secret(credential, hasher)
+        await audit.record(
+            AuditAction.CREDENTIAL_CREATED,
+            organisation_id=scope.organisation_id,
+            actor=actor,
+            credential=credential,
+            after={**snapshot(credential), "clientId": credential.client_id},
+        )
+    return IssuedSecret(credential=credential, secret_value=secret_value)
+
+
+def grace_period(requested: int | None, *, default: int, maximum: int) -> timedelta:
+    minutes = default if requested is None else requested
+    if not 0 <= minutes <= maximum:
+        raise InvalidInput(
+            "gracePeriodMinutes", f"Grace period must be between 0 and {maximum} minutes."
+        )
+    return timedelta(minutes=minutes)
+
+
+async def regenerate_secret(
+    scope: TenantScope,
+    actor: Actor,
+    credential_id: str,
+    grace: timedelta,
+    *,
+    hasher: KeyedHasher,
+    now: datetime,
+) -> IssuedSecret:
+    """Issue a new secret. With a grace period the current secret keeps working until it ends;
+    a secret already in its grace period ends at once, so at most two secrets are ever live."""
+    async with in_transaction():
+        # The row lock serialises concurrent rotations of one credential (PostgreSQL).
+        credential = await scope.credential(credential_id, for_update=True)
+        if credential is None:
+            raise CredentialNotFound
+        status = credential.status_at(now)
+        if status is not CredentialStatus.ACTIVE:
+            raise CredentialNotActive(status)
+        live = [
+            secret
+            for secret in await CredentialSecret.filter(
+                credential=credential, ended_at__isnull=True
+            )
+            if secret.is_live_at(now)
+        ]
+        ended, kept = [], []
+        for secret in live:
+            if grace and secret.expires_at is None:
+                secret.expires_at = now + grace
+                await secret.save(update_fields=["expires_at"])
+                kept.append(secret)
+            else:
+                secret.ended_at = now
+                await secret.save(update_fields=["ended_at"])
+                ended.append(secret)
+        secret_value = await _add_secret(credential, hasher)
+        await audit.record(
+            AuditAction.CREDENTIAL_SECRET_REGENERATED,
+            organisation_id=scope.organisation_id,
+            actor=actor,
+            credential=credential,
+            after={
+                "gracePeriodMinutes": int(grace.total_seconds() // 60),
+                "endedSecretIds": [str(secret.id) for secret in ended],
+                "previousSecretIds": [str(secret.id) for secret in kept],
+                "previousSecretExpiresAt": (now + grace).isoformat() if kept else None,
+            },
+        )
+    return IssuedSecret(credential=credential, secret_value=secret_value)
+
+
+async def revoke_credential(
+    scope: TenantScope, actor: Actor, credential_id: str, reason: str | None, *, now: datetime
+) -> Credential:
+    """Revoke for good. Revoking a revoked credential changes nothing and is not an error."""
+    cleaned_reason = clean_reason(reason)
+    async with in_transaction():
+        credential = await scope.credential(credential_id, for_update=True)
+        if credential is None:
+            raise CredentialNotFound
+        if credential.revoked_at is not None:
+            return credential
+        credential.revoked_at = now
+        credential.revoked_by_id = actor.identity.user_id if actor.identity else None
+        credential.revocation_reason = cleaned_reason
+        await credential.save(
+            update_fields=["revoked_at", "revoked_by_id", "revocation_reason", "updated_at"]
+        )
+        await CredentialSecret.filter(credential=credential, ended_at__isnull=True).update(
+            ended_at=now
+        )
+        await audit.record(
+            AuditAction.CREDENTIAL_REVOKED,
+            organisation_id=scope.organisation_id,
+            actor=actor,
+            credential=credential,
+            after={"reason": cleaned_reason},
+        )
+    return credential
+
+
+def _changed_settings(credential: Credential, changes: CredentialChanges, now: datetime) -> None:
+    """Apply validated `changes` to `credential` in memory."""
+    if not isinstance(changes.name, Keep):
+        credential.name = clean_name(changes.name)
+    if not isinstance(changes.contact_email, Keep):
+        credential.contact_email = clean_email(changes.contact_email)
+    level = credential.access_level
+    if not isinstance(changes.access_level, Keep):
+        level = changes.access_level
+    requested: list[str] | None
+    if not isinstance(changes.scopes, Keep):
+        requested = changes.scopes
+    elif level is AccessLevel.FINE_GRAINED and credential.access_level is AccessLevel.FINE_GRAINED:
+        requested = list(credential.scopes)
+    else:
+        requested = None
+    credential.scopes = clean_scopes(level, requested)
+    credential.access_level = level
+    if not isinstance(changes.expires_at, Keep):
+        credential.expires_at = clean_expiry(changes.expires_at, now=now)
+    if not isinstance(changes.ip_allowlist, Keep):
+        credential.ip_allowlist = clean_ip_allowlist(changes.ip_allowlist)
+
+
+async def update_credential(
+    scope: TenantScope,
+    actor: Actor,
+    credential_id: str,
+    changes: CredentialChanges,
+    *,
+    now: datetime,
+) -> Credential:
+    """Change name, contact, access level/scopes, expiry or IP allowlist (not once revoked).
+
+    An expired credential may be updated, so an administrator can extend its expiry."""
+    async with in_transaction():
+        credential = await scope.credential(credential_id, for_update=True)
+        if credential is None:
+            raise CredentialNotFound
+        if credential.revoked_at is not None:
+            raise CredentialNotActive(CredentialStatus.REVOKED)
+        before = snapshot(credential)
+        _changed_settings(credential, changes, now)
+        after = snapshot(credential)
+        changed = [key for key in after if after[key] != before[key]]
+        if not changed:
+            return credential
+        await credential.save()
+        await audit.record(
+            AuditAction.CREDENTIAL_UPDATED,
+            organisation_id=scope.organisation_id,
+            actor=actor,
+            credential=credential,
+            before={key: before[key] for key in changed},
+            after={key: after[key] for key in changed},
+        )
+    return credential

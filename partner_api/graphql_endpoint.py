@@ -1,0 +1,69 @@
+"""The admin GraphQL endpoint (`POST /graphql`; GraphiQL on `GET /graphql` outside production).
+
+Requests are refused before reaching GraphQL unless they are a JSON POST (CSRF: a cross-site form
+cannot send `application/json` without a preflight, and the session cookie is SameSite=Strict) or,
+when GraphiQL is enabled, a GET for the IDE page. Queries and mutations are never run via GET.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from partner_api.client_address import client_address
+from partner_api.services import Services
+from schema.context import Context
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _refusal(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status)
+
+
+class AdminGraphQL(GraphQL[Context, None]):
+    def __init__(self, schema: strawberry.Schema, services: Services) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if services.settings.graphiql else None,
+            allow_queries_via_get=False,
+            multipart_uploads_enabled=False,
+        )
+        self.services = services
+
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        identity = await self.services.authenticator.authenticate(request)
+        return Context(
+            request=request,
+            response=response,
+            services=self.services,
+            identity=identity,
+            client_ip=client_address(request, self.services.settings.trusted_proxies),
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = _refuse(Request(scope), graphiql=self.services.settings.graphiql)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def _refuse(request: Request, *, graphiql: bool) -> Response | None:
+    if request.method == "GET":
+        if graphiql and "text/html" in request.headers.get("accept", ""):
+            return None
+        return _refusal(405, "METHOD_NOT_ALLOWED", "Send GraphQL operations as a JSON POST.")
+    if request.method != "POST":
+        return _refusal(405, "METHOD_NOT_ALLOWED", "Send GraphQL operations as a JSON POST.")
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        return _refusal(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.")
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        return _refusal(413, "PAYLOAD_TOO_LARGE", f"Request body exceeds {MAX_BODY_BYTES} bytes.")
+    return None

@@ -1,0 +1,193 @@
+"""Configuration, read once from the environment into one typed, frozen object.
+
+Every setting is an environment variable; the README's configuration table lists them with their
+defaults. Key material (the client-secret pepper) comes from the environment or a file, never
+from the repository (SECURITY.md CR-08): in development a random pepper is generated once and
+kept under the data directory; production refuses to start without one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["development", "production"]
+
+MIN_PEPPER_BYTES = 32
+
+
+class ConfigurationError(Exception):
+    """The environment describes a configuration the service refuses to run with."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    env: Environment = "development"
+    data_dir: Path = Path("var")
+    database_url: str = "sqlite://var/partner-api.sqlite3"
+    redis_url: str | None = None
+    issuer: str = "http://127.0.0.1:8000"
+    # The current pepper first; older ones still verify hashes made with them (versioned hashes).
+    secret_peppers: tuple[bytes, ...] = field(repr=False, default=())
+    session_ttl_minutes: int = 12 * 60
+    rotation_grace_default_minutes: int = 24 * 60
+    rotation_grace_max_minutes: int = 7 * 24 * 60
+    graphiql: bool = True
+    introspection: bool = True
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    login_max_failures_per_account: int = 10
+    login_max_failures_per_address: int = 50
+    login_throttle_window_seconds: int = 15 * 60
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 15
+    graphql_max_tokens: int = 2000
+    page_size_max: int = 100
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def documentation_url(self) -> str:
+        return f"{self.issuer}/docs"
+
+    @property
+    def token_endpoint(self) -> str:
+        return f"{self.issuer}/oauth/token"
+
+    @property
+    def jwks_uri(self) -> str:
+        return f"{self.issuer}/.well-known/jwks.json"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `environ` (default `os.environ`); refuses unsafe production setups."""
+        env_map = os.environ if environ is None else environ
+        reader = _Reader(env_map)
+        env = reader.choice("PARTNER_API_ENV", ("development", "production"), "development")
+        production = env == "production"
+        data_dir = Path(reader.text("PARTNER_API_DATA_DIR", "var"))
+        peppers = _peppers(reader, data_dir=data_dir, production=production)
+        issuer = reader.text("PARTNER_API_ISSUER", "http://127.0.0.1:8000").rstrip("/")
+        return cls(
+            env="production" if production else "development",
+            data_dir=data_dir,
+            database_url=reader.text("DATABASE_URL", f"sqlite://{data_dir}/partner-api.sqlite3"),
+            redis_url=reader.text("REDIS_URL", "") or None,
+            issuer=issuer,
+            secret_peppers=peppers,
+            session_ttl_minutes=reader.integer("PARTNER_API_SESSION_TTL_MINUTES", 12 * 60, 5),
+            rotation_grace_default_minutes=reader.integer(
+                "PARTNER_API_ROTATION_GRACE_DEFAULT_MINUTES", 24 * 60, 0
+            ),
+            rotation_grace_max_minutes=reader.integer(
+                "PARTNER_API_ROTATION_GRACE_MAX_MINUTES", 7 * 24 * 60, 0
+            ),
+            graphiql=reader.flag("PARTNER_API_GRAPHIQL", not production),
+            introspection=reader.flag("PARTNER_API_INTROSPECTION", not production),
+            trusted_proxies=reader.networks("PARTNER_API_TRUSTED_PROXIES"),
+            login_max_failures_per_account=reader.integer(
+                "PARTNER_API_LOGIN_MAX_FAILURES_PER_ACCOUNT", 10, 1
+            ),
+            login_max_failures_per_address=reader.integer(
+                "PARTNER_API_LOGIN_MAX_FAILURES_PER_ADDRESS", 50, 1
+            ),
+            login_throttle_window_seconds=reader.integer(
+                "PARTNER_API_LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60, 1
+            ),
+        )
+
+
+class _Reader:
+    """Typed access to environment variables; every malformed value is a ConfigurationError."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str, default: str) -> str:
+        return self._environ.get(name, default).strip()
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.text(name, default).lower()
+        if value not in allowed:
+            raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+        return value
+
+    def integer(self, name: str, default: int, minimum: int) -> int:
+        raw = self.text(name, str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+        if value < minimum:
+            raise ConfigurationError(f"{name} must be at least {minimum}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.text(name, "").lower()
+        if not raw:
+            return default
+        if raw in {"1", "true", "yes", "on"}:
+            return True
+        if raw in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
+
+    def networks(self, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        raw = self.text(name, "")
+        try:
+            return tuple(
+                ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip()
+            )
+        except ValueError as error:
+            raise ConfigurationError(f"{name}: {error}") from None
+
+    def secret(self, name: str) -> str | None:
+        """A secret from `NAME` or from the file named by `NAME_FILE` (for mounted secrets)."""
+        direct = self._environ.get(name, "").strip()
+        file_name = self._environ.get(f"{name}_FILE", "").strip()
+        if direct and file_name:
+            raise ConfigurationError(f"set {name} or {name}_FILE, not both")
+        if file_name:
+            try:
+                return Path(file_name).read_text(encoding="utf-8").strip()
+            except OSError as error:
+                raise ConfigurationError(f"{name}_FILE: {error.strerror}") from None
+        return direct or None
+
+
+def _peppers(reader: _Reader, *, data_dir: Path, production: bool) -> tuple[bytes, ...]:
+    current = reader.secret("PARTNER_API_SECRET_PEPPER")
+    previous = reader.secret("PARTNER_API_PREVIOUS_SECRET_PEPPERS") or ""
+    if current is None:
+        if production:
+            raise ConfigurationError(
+                "PARTNER_API_SECRET_PEPPER (or PARTNER_API_SECRET_PEPPER_FILE) is required in "
+                "production"
+            )
+        current = _development_pepper(data_dir)
+    values = [current, *(part.strip() for part in previous.split(",") if part.strip())]
+    encoded = tuple(value.encode("utf-8") for value in values)
+    if any(len(value) < MIN_PEPPER_BYTES for value in encoded):
+        raise ConfigurationError(
+            f"secret peppers must be at least {MIN_PEPPER_BYTES} characters long"
+        )
+    return encoded
+
+
+def _development_pepper(data_dir: Path) -> str:
+    """Generate a pepper once per development data directory, so restarts keep secrets valid."""
+    path = data_dir / "secret-pepper"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+    return value

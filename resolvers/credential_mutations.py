@@ -1,0 +1,169 @@
+"""Admin mutations: create, regenerate the secret, revoke, and update (manage access).
+
+Each resolver checks the role, calls the lifecycle function (which owns the transaction and the
+audit event), and turns expected refusals into union members.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import strawberry
+
+from partner_api import credentials as lifecycle
+from partner_api.clock import utcnow
+from partner_api.credentials import KEEP, CredentialChanges, CredentialDraft, Keep
+from partner_api.validation import InvalidInput
+from schema.context import Context
+from schema.inputs import (
+    CreateCredentialInput,
+    RegenerateCredentialSecretInput,
+    RevokeCredentialInput,
+    UpdateCredentialInput,
+)
+from schema.results import (
+    NOT_FOUND,
+    PERMISSION_DENIED,
+    CreateCredentialResult,
+    CredentialCreated,
+    CredentialNotActive,
+    CredentialRevoked,
+    CredentialSecretRegenerated,
+    CredentialUpdated,
+    NotFound,
+    PermissionDenied,
+    RegenerateCredentialSecretResult,
+    RevokeCredentialResult,
+    UpdateCredentialResult,
+    ValidationError,
+)
+from schema.types import Credential
+
+T = TypeVar("T")
+
+
+def _may_manage(context: Context) -> bool:
+    """Only OWNER and ADMIN change credentials (CR-09)."""
+    return context.require_identity().role.manages_credentials
+
+
+def _not_active(error: lifecycle.CredentialNotActive) -> CredentialNotActive:
+    return CredentialNotActive(
+        message=f"The credential is {error.status.value.lower()}; it can no longer be changed.",
+        status=error.status,
+    )
+
+
+def _given(value: T | None) -> T | Keep | None:
+    """Strawberry's UNSET (field left out) becomes KEEP; an explicit null stays None."""
+    return KEEP if value is strawberry.UNSET else value
+
+
+def _required(value: T | None, field: str) -> T | Keep:
+    """Like `_given`, for fields that cannot be cleared: an explicit null is a validation error."""
+    if value is strawberry.UNSET:
+        return KEEP
+    if value is None:
+        raise InvalidInput(field, f"{field} cannot be null; leave it out to keep it unchanged.")
+    return value
+
+
+async def create_credential(
+    info: strawberry.Info[Context, None], input: CreateCredentialInput
+) -> CreateCredentialResult:
+    context = info.context
+    if not _may_manage(context):
+        return PermissionDenied(message=PERMISSION_DENIED)
+    draft = CredentialDraft(
+        name=input.name,
+        contact_email=input.contact_email,
+        access_level=input.access_level,
+        scopes=input.scopes,
+        expires_at=input.expires_at,
+        ip_allowlist=input.ip_allowlist,
+    )
+    try:
+        issued = await lifecycle.create_credential(
+            context.tenant, context.actor, draft, hasher=context.services.hasher, now=utcnow()
+        )
+    except InvalidInput as error:
+        return ValidationError(message=error.message, field=error.field)
+    return CredentialCreated(
+        credential=Credential.from_model(issued.credential), client_secret=issued.secret_value
+    )
+
+
+async def regenerate_credential_secret(
+    info: strawberry.Info[Context, None], input: RegenerateCredentialSecretInput
+) -> RegenerateCredentialSecretResult:
+    context = info.context
+    if not _may_manage(context):
+        return PermissionDenied(message=PERMISSION_DENIED)
+    settings = context.services.settings
+    try:
+        grace = lifecycle.grace_period(
+            input.grace_period_minutes,
+            default=settings.rotation_grace_default_minutes,
+            maximum=settings.rotation_grace_max_minutes,
+        )
+        issued = await lifecycle.regenerate_secret(
+            context.tenant,
+            context.actor,
+            str(input.id),
+            grace,
+            hasher=context.services.hasher,
+            now=utcnow(),
+        )
+    except InvalidInput as error:
+        return ValidationError(message=error.message, field=error.field)
+    except lifecycle.CredentialNotFound:
+        return NotFound(message=NOT_FOUND)
+    except lifecycle.CredentialNotActive as error:
+        return _not_active(error)
+    return CredentialSecretRegenerated(
+        credential=Credential.from_model(issued.credential), client_secret=issued.secret_value
+    )
+
+
+async def revoke_credential(
+    info: strawberry.Info[Context, None], input: RevokeCredentialInput
+) -> RevokeCredentialResult:
+    context = info.context
+    if not _may_manage(context):
+        return PermissionDenied(message=PERMISSION_DENIED)
+    try:
+        revoked = await lifecycle.revoke_credential(
+            context.tenant, context.actor, str(input.id), input.reason, now=utcnow()
+        )
+    except InvalidInput as error:
+        return ValidationError(message=error.message, field=error.field)
+    except lifecycle.CredentialNotFound:
+        return NotFound(message=NOT_FOUND)
+    return CredentialRevoked(credential=Credential.from_model(revoked))
+
+
+async def update_credential(
+    info: strawberry.Info[Context, None], input: UpdateCredentialInput
+) -> UpdateCredentialResult:
+    context = info.context
+    if not _may_manage(context):
+        return PermissionDenied(message=PERMISSION_DENIED)
+    try:
+        changes = CredentialChanges(
+            name=_required(input.name, "name"),
+            contact_email=_required(input.contact_email, "contactEmail"),
+            access_level=_required(input.access_level, "accessLevel"),
+            scopes=_given(input.scopes),
+            expires_at=_given(input.expires_at),
+            ip_allowlist=_given(input.ip_allowlist),
+        )
+        updated = await lifecycle.update_credential(
+            context.tenant, context.actor, str(input.id), changes, now=utcnow()
+        )
+    except InvalidInput as error:
+        return ValidationError(message=error.message, field=error.field)
+    except lifecycle.CredentialNotFound:
+        return NotFound(message=NOT_FOUND)
+    except lifecycle.CredentialNotActive as error:
+        return _not_active(error)
+    return CredentialUpdated(credential=Credential.from_model(updated))

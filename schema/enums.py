@@ -1,0 +1,16 @@
+"""The stored enumerations, registered once as GraphQL enums under the same names.
+
+Every schema module imports enums from here (not from `models.enums`) so the registration has
+happened before any type refers to them.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from models.enums import AccessLevel, ActorType, AuditAction, CredentialStatus, Role
+
+for _enum in (AccessLevel, CredentialStatus, Role, ActorType, AuditAction):
+    strawberry.enum(_enum)
+
+__all__ = ["AccessLevel", "ActorType", "AuditAction", "CredentialStatus", "Role"]

@@ -1,0 +1,52 @@
+"""GraphQL input types of the admin mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from schema.enums import AccessLevel
+
+
+@strawberry.input
+class CreateCredentialInput:
+    name: str
+    contact_email: str
+    access_level: AccessLevel
+    scopes: list[str] | None = strawberry.field(
+        default=None, description="Required, non-empty, for FINE_GRAINED; omit for FULL."
+    )
+    expires_at: datetime | None = None
+    ip_allowlist: list[str] | None = strawberry.field(
+        default=None, description="IP addresses or CIDR networks; empty or omitted: any address."
+    )
+
+
+@strawberry.input
+class RegenerateCredentialSecretInput:
+    id: strawberry.ID
+    grace_period_minutes: int | None = strawberry.field(
+        default=None,
+        description=(
+            "How long the previous secret keeps working; 0 ends it at once. "
+            "Omitted: the configured default."
+        ),
+    )
+
+
+@strawberry.input
+class RevokeCredentialInput:
+    id: strawberry.ID
+    reason: str | None = None
+
+
+@strawberry.input(description="Fields left out are unchanged; `null` clears expiresAt/ipAllowlist.")
+class UpdateCredentialInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    contact_email: str | None = strawberry.UNSET
+    access_level: AccessLevel | None = strawberry.UNSET
+    scopes: list[str] | None = strawberry.UNSET
+    expires_at: datetime | None = strawberry.UNSET
+    ip_allowlist: list[str] | None = strawberry.UNSET

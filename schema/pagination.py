@@ -1,0 +1,112 @@
+"""Relay-style cursor connections, paged in SQL with keyset cursors (newest first).
+
+A cursor encodes the (timestamp, id) of an edge; the next page is the rows strictly older than it,
+with the id breaking ties, so pages never skip or repeat rows while new ones are being added.
+`first` defaults to 20 and is capped at the configured maximum (100).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Generic, TypeVar
+from uuid import UUID
+
+import strawberry
+from tortoise.expressions import Q
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from schema.errors import BadUserInput
+
+NodeT = TypeVar("NodeT")
+ModelT = TypeVar("ModelT", bound=Model)
+
+DEFAULT_PAGE_SIZE = 20
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    cursor: str
+    node: NodeT
+
+
+@strawberry.type
+class Connection(Generic[NodeT]):
+    edges: list[Edge[NodeT]]
+    page_info: PageInfo
+    count_query: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        """All items matching the filter, across every page (one COUNT query, only if asked)."""
+        return await self.count_query()
+
+
+def encode_cursor(moment: datetime, row_id: UUID) -> str:
+    raw = f"{moment.isoformat()}|{row_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        moment, _, row_id = base64.urlsafe_b64decode(padded).decode("utf-8").partition("|")
+        parsed = datetime.fromisoformat(moment)
+        if parsed.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return parsed, UUID(row_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadUserInput("Invalid cursor: pass an endCursor from a previous page.") from None
+
+
+def page_size(first: int | None, maximum: int) -> int:
+    if first is None:
+        return min(DEFAULT_PAGE_SIZE, maximum)
+    if first < 1:
+        raise BadUserInput(f"`first` must be between 1 and {maximum}.")
+    return min(first, maximum)
+
+
+async def paginate(
+    query: QuerySet[ModelT],
+    *,
+    time_field: str,
+    first: int | None,
+    after: str | None,
+    maximum: int,
+    to_node: Callable[[ModelT], NodeT],
+) -> Connection[NodeT]:
+    """One SQL query for the page (`LIMIT n + 1` tells whether another page follows)."""
+    size = page_size(first, maximum)
+    page_query = query
+    if after is not None:
+        moment, row_id = decode_cursor(after)
+        older: dict[str, object] = {f"{time_field}__lt": moment}
+        same_moment_lower_id: dict[str, object] = {time_field: moment, "id__lt": row_id}
+        page_query = page_query.filter(Q(**older) | Q(**same_moment_lower_id))  # type: ignore[arg-type]
+    rows: Sequence[ModelT] = await page_query.order_by(f"-{time_field}", "-id").limit(size + 1)
+    edges = [
+        Edge(cursor=encode_cursor(getattr(row, time_field), row.pk), node=to_node(row))
+        for row in rows[:size]
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > size,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        count_query=query.count,
+    )

@@ -1,0 +1,103 @@
+"""Result unions: every expected failure is a union member with a `message` (never an error)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from schema.enums import CredentialStatus
+from schema.types import Credential, Viewer
+
+
+@strawberry.interface(description="An expected failure, shown to the user as it is.")
+class UserError:
+    message: str
+
+
+@strawberry.type
+class ValidationError(UserError):
+    field: str = strawberry.field(description="The input field at fault, as named in the input.")
+
+
+@strawberry.type
+class PermissionDenied(UserError):
+    pass
+
+
+@strawberry.type
+class NotFound(UserError):
+    pass
+
+
+@strawberry.type
+class CredentialNotActive(UserError):
+    status: CredentialStatus
+
+
+@strawberry.type
+class InvalidLogin(UserError):
+    pass
+
+
+@strawberry.type
+class LoginThrottled(UserError):
+    retry_after_seconds: int
+
+
+@strawberry.type
+class LoginSuccess:
+    token: str = strawberry.field(description="Admin session token for `Authorization: Bearer`.")
+    expires_at: datetime
+    viewer: Viewer
+
+
+@strawberry.type
+class CredentialCreated:
+    credential: Credential
+    client_secret: str = strawberry.field(description="Shown this once; store it securely now.")
+
+
+@strawberry.type
+class CredentialSecretRegenerated:
+    credential: Credential
+    client_secret: str = strawberry.field(description="Shown this once; store it securely now.")
+
+
+@strawberry.type
+class CredentialRevoked:
+    credential: Credential
+
+
+@strawberry.type
+class CredentialUpdated:
+    credential: Credential
+
+
+LoginResult = Annotated[
+    LoginSuccess | InvalidLogin | LoginThrottled, strawberry.union("LoginResult")
+]
+CreateCredentialResult = Annotated[
+    CredentialCreated | ValidationError | PermissionDenied,
+    strawberry.union("CreateCredentialResult"),
+]
+RegenerateCredentialSecretResult = Annotated[
+    CredentialSecretRegenerated
+    | NotFound
+    | CredentialNotActive
+    | PermissionDenied
+    | ValidationError,
+    strawberry.union("RegenerateCredentialSecretResult"),
+]
+RevokeCredentialResult = Annotated[
+    CredentialRevoked | NotFound | PermissionDenied | ValidationError,
+    strawberry.union("RevokeCredentialResult"),
+]
+UpdateCredentialResult = Annotated[
+    CredentialUpdated | ValidationError | NotFound | CredentialNotActive | PermissionDenied,
+    strawberry.union("UpdateCredentialResult"),
+]
+
+PERMISSION_DENIED = "Your role may view credentials but not change them."
+NOT_FOUND = "No credential with this id exists in your organisation."

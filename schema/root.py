@@ -1,0 +1,95 @@
+"""The assembled admin schema: Query, Mutation, and the hardening extensions (GQ-01..07)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.permission import BasePermission
+
+from resolvers import credential_mutations, session
+from resolvers import credentials as queries
+from schema.errors import should_mask
+from schema.pagination import Connection
+from schema.permissions import IsAuthenticated
+from schema.results import (
+    CreateCredentialResult,
+    LoginResult,
+    RegenerateCredentialSecretResult,
+    RevokeCredentialResult,
+    UpdateCredentialResult,
+)
+from schema.types import AuditEvent, Credential, PartnerApiInfo, Viewer
+
+authenticated: list[type[BasePermission]] = [IsAuthenticated]
+
+
+@strawberry.type
+class Query:
+    viewer: Viewer = strawberry.field(resolver=session.viewer, permission_classes=authenticated)
+    partner_api: PartnerApiInfo = strawberry.field(
+        resolver=queries.partner_api, permission_classes=authenticated
+    )
+    credentials: Connection[Credential] = strawberry.field(
+        resolver=queries.credentials,
+        permission_classes=authenticated,
+        description="Your organisation's credentials, newest first.",
+    )
+    credential: Credential | None = strawberry.field(
+        resolver=queries.credential, permission_classes=authenticated
+    )
+    audit_events: Connection[AuditEvent] = strawberry.field(
+        resolver=queries.audit_events,
+        permission_classes=authenticated,
+        description="Your organisation's audit trail, newest first.",
+    )
+
+
+@strawberry.type
+class Mutation:
+    login: LoginResult = strawberry.mutation(resolver=session.login)
+    logout: bool = strawberry.mutation(resolver=session.logout)
+    create_credential: CreateCredentialResult = strawberry.mutation(
+        resolver=credential_mutations.create_credential, permission_classes=authenticated
+    )
+    regenerate_credential_secret: RegenerateCredentialSecretResult = strawberry.mutation(
+        resolver=credential_mutations.regenerate_credential_secret,
+        permission_classes=authenticated,
+    )
+    revoke_credential: RevokeCredentialResult = strawberry.mutation(
+        resolver=credential_mutations.revoke_credential, permission_classes=authenticated
+    )
+    update_credential: UpdateCredentialResult = strawberry.mutation(
+        resolver=credential_mutations.update_credential, permission_classes=authenticated
+    )
+
+
+def build_schema(
+    *,
+    max_depth: int = 10,
+    max_aliases: int = 15,
+    max_tokens: int = 2000,
+    introspection: bool = True,
+) -> strawberry.Schema:
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: MaskErrors(should_mask_error=should_mask),
+    ]
+    if not introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+# The development schema, for printing `graphql/schema.graphql`.
+schema = build_schema()

@@ -1,0 +1,177 @@
+"""GraphQL object types of the admin API. No field ever returns a secret or a hash of one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+
+from auth.scopes import CATALOGUE
+from models.admin import AdminUser
+from models.audit import AuditEvent as AuditEventModel
+from models.credential import Credential as CredentialModel
+from models.credential import CredentialSecret as CredentialSecretModel
+from partner_api.clock import utcnow
+from partner_api.credentials import effective_scopes
+from partner_api.settings import Settings
+from schema.context import Context
+from schema.enums import AccessLevel, ActorType, AuditAction, CredentialStatus, Role
+
+
+@strawberry.type
+class User:
+    email: str
+
+    @classmethod
+    def from_model(cls, user: AdminUser) -> User:
+        return cls(email=user.email)
+
+
+@strawberry.type
+class Organisation:
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.type
+class Viewer:
+    user: User
+    organisation: Organisation
+    role: Role
+
+
+@strawberry.type
+class Scope:
+    name: str
+    description: str
+
+
+@strawberry.type
+class PartnerApiInfo:
+    documentation_url: str
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str
+    scopes: list[Scope]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PartnerApiInfo:
+        return cls(
+            documentation_url=settings.documentation_url,
+            issuer=settings.issuer,
+            token_endpoint=settings.token_endpoint,
+            jwks_uri=settings.jwks_uri,
+            scopes=[Scope(name=scope.name, description=scope.description) for scope in CATALOGUE],
+        )
+
+
+@strawberry.type(
+    description="A live client secret: the current one, or the previous one in its grace period."
+)
+class CredentialSecret:
+    id: strawberry.ID
+    hint: str = strawberry.field(description="The secret's last four characters.")
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def from_model(cls, secret: CredentialSecretModel) -> CredentialSecret:
+        return cls(
+            id=strawberry.ID(str(secret.id)),
+            hint=secret.hint,
+            created_at=secret.created_at,
+            expires_at=secret.expires_at,
+            last_used_at=secret.last_used_at,
+        )
+
+
+@strawberry.type
+class Credential:
+    id: strawberry.ID
+    name: str
+    contact_email: str
+    client_id: str
+    status: CredentialStatus
+    access_level: AccessLevel
+    scopes: list[str] = strawberry.field(
+        description="Scopes the credential may be granted; for FULL, the whole current catalogue."
+    )
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    ip_allowlist: list[str]
+    credential_pk: strawberry.Private[UUID]
+    created_by_id: strawberry.Private[UUID | None]
+
+    @classmethod
+    def from_model(cls, credential: CredentialModel) -> Credential:
+        return cls(
+            id=strawberry.ID(str(credential.id)),
+            name=credential.name,
+            contact_email=credential.contact_email,
+            client_id=credential.client_id,
+            status=credential.status_at(utcnow()),
+            access_level=credential.access_level,
+            scopes=effective_scopes(credential),
+            created_at=credential.created_at,
+            last_used_at=credential.last_used_at,
+            expires_at=credential.expires_at,
+            revoked_at=credential.revoked_at,
+            revocation_reason=credential.revocation_reason,
+            ip_allowlist=list(credential.ip_allowlist),
+            credential_pk=credential.id,
+            created_by_id=credential.created_by_id,  # type: ignore[attr-defined]
+        )
+
+    @strawberry.field
+    async def created_by(self, info: strawberry.Info[Context, None]) -> User | None:
+        if self.created_by_id is None:
+            return None
+        user = await info.context.users.load(self.created_by_id)
+        return None if user is None else User.from_model(user)
+
+    @strawberry.field
+    async def secrets(self, info: strawberry.Info[Context, None]) -> list[CredentialSecret]:
+        """Live secrets, newest first: the current one and at most one in its grace period."""
+        rows = await info.context.live_secrets.load(self.credential_pk)
+        return [CredentialSecret.from_model(row) for row in rows]
+
+
+@strawberry.type
+class AuditActor:
+    type: ActorType
+    label: str = strawberry.field(description="The user's e-mail or the credential's client ID.")
+
+
+@strawberry.type
+class AuditEvent:
+    id: strawberry.ID
+    action: AuditAction
+    occurred_at: datetime
+    actor: AuditActor
+    credential_id: strawberry.ID | None
+    ip_address: str | None
+    user_agent: str | None
+    before: JSON | None
+    after: JSON | None
+
+    @classmethod
+    def from_model(cls, event: AuditEventModel) -> AuditEvent:
+        credential_id: Any = event.credential_id  # type: ignore[attr-defined]
+        return cls(
+            id=strawberry.ID(str(event.id)),
+            action=event.action,
+            occurred_at=event.occurred_at,
+            actor=AuditActor(type=event.actor_type, label=event.actor_label),
+            credential_id=None if credential_id is None else strawberry.ID(str(credential_id)),
+            ip_address=event.ip_address,
+            user_agent=event.user_agent,
+            before=cast("JSON", event.before),
+            after=cast("JSON", event.after),
+        )

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from tortoise.context import TortoiseContext
+
+from auth.passwords import use_fast_profile_for_tests
+from partner_api.app import create_app
+from partner_api.settings import Settings
+from tests.database import fresh_database
+from tests.helpers import TEST_PEPPER
+
+CLIENT_ADDRESS = "203.0.113.10"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    use_fast_profile_for_tests()
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[TortoiseContext]:
+    async with fresh_database() as context:
+        yield context
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(secret_peppers=(TEST_PEPPER,))
+
+
+@pytest.fixture
+def app(settings: Settings, db: TortoiseContext) -> Starlette:
+    return create_app(settings, manage_database=False)
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=(CLIENT_ADDRESS, 51234))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client

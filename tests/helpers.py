@@ -1,0 +1,125 @@
+"""Small keyword-only helpers shared by the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from auth.keyed_hash import KeyedHasher
+from models.admin import AdminUser, Membership
+from models.credential import Credential
+from models.enums import AccessLevel, Role
+from models.organisation import Organisation
+from models.tenancy import TenantScope
+from partner_api.admins import create_admin
+from partner_api.audit import Actor
+from partner_api.clock import utcnow
+from partner_api.credentials import CredentialDraft, IssuedSecret, create_credential
+
+OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
+PASSWORD = "correct horse battery staple"
+TEST_PEPPER = b"test-pepper-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def operation(name: str) -> str:
+    """An operation document from graphql/operations, with the shared fragments it uses."""
+    document = (OPERATIONS / f"{name}.graphql").read_text(encoding="utf-8")
+    if "...CredentialFields" in document:
+        document += "\n" + (OPERATIONS / "fragments.graphql").read_text(encoding="utf-8")
+    return document
+
+
+async def gql(
+    client: httpx.AsyncClient,
+    document: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """POST a GraphQL document; returns the whole JSON body (data and errors)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await client.post(
+        "/graphql", json={"query": document, "variables": variables or {}}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def make_admin(
+    *,
+    organisation: str = "Acme Tickets",
+    email: str = "admin@acme.example",
+    role: Role = Role.ADMIN,
+    password: str = PASSWORD,
+) -> tuple[AdminUser, Organisation, Membership]:
+    account = await create_admin(
+        email=email, organisation_name=organisation, role=role, password=password
+    )
+    return account.user, account.organisation, account.membership
+
+
+async def login(client: httpx.AsyncClient, *, email: str, password: str = PASSWORD) -> str:
+    body = await gql(client, operation("Login"), {"email": email, "password": password})
+    result = body["data"]["login"]
+    assert result["__typename"] == "LoginSuccess", result
+    token: str = result["token"]
+    return token
+
+
+async def admin_token(
+    client: httpx.AsyncClient,
+    *,
+    organisation: str = "Acme Tickets",
+    email: str = "admin@acme.example",
+    role: Role = Role.ADMIN,
+) -> str:
+    """Create an admin and log them in; returns the session token."""
+    await make_admin(organisation=organisation, email=email, role=role)
+    return await login(client, email=email)
+
+
+async def make_credential(
+    *,
+    organisation: Organisation,
+    name: str = "Box office",
+    access_level: AccessLevel = AccessLevel.FULL,
+    scopes: list[str] | None = None,
+    hasher: KeyedHasher | None = None,
+) -> IssuedSecret:
+    """A credential created directly through the lifecycle (no GraphQL), by the system."""
+    return await create_credential(
+        TenantScope(organisation.id),
+        Actor(identity=None, ip_address=None, user_agent="tests"),
+        CredentialDraft(
+            name=name,
+            contact_email="ops@partner.example",
+            access_level=access_level,
+            scopes=scopes,
+        ),
+        hasher=hasher or KeyedHasher((TEST_PEPPER,)),
+        now=utcnow(),
+    )
+
+
+async def create_via_graphql(
+    client: httpx.AsyncClient, token: str, **overrides: Any
+) -> dict[str, Any]:
+    """Create a credential through GraphQL; returns the `createCredential` result."""
+    variables = {
+        "input": {
+            "name": "Box office sync",
+            "contactEmail": "it@boxoffice.example",
+            "accessLevel": "FULL",
+            **overrides,
+        }
+    }
+    body = await gql(client, operation("CreateCredential"), variables, token=token)
+    result: dict[str, Any] = body["data"]["createCredential"]
+    return result
+
+
+async def credential_row(credential_id: str) -> Credential:
+    return await Credential.get(id=credential_id)
