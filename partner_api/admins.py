@@ -20,6 +20,7 @@ class AdminAccount:
     organisation: Organisation
     membership: Membership
     created_organisation: bool
+    created_user: bool
 
 
 async def create_admin(
@@ -29,7 +30,10 @@ async def create_admin(
 
     An existing user keeps their password: this never resets one silently.
     """
-    address = normalise_email(clean_email(email))
+    try:
+        address = normalise_email(clean_email(email))
+    except InvalidInput:
+        raise InvalidInput("email", "The administrator's e-mail must be a valid address.") from None
     name = organisation_name.strip()
     if not 1 <= len(name) <= 200:
         raise InvalidInput("organisation", "Organisation name must be 1 to 200 characters long.")
@@ -37,6 +41,7 @@ async def create_admin(
     async with in_transaction():
         organisation, created = await Organisation.get_or_create(name=name)
         user = await AdminUser.get_or_none(email=address)
+        created_user = user is None
         if user is None:
             user = await AdminUser.create(email=address, password_hash=password_hash)
         membership = await Membership.get_or_none(user=user, organisation=organisation)
@@ -46,7 +51,11 @@ async def create_admin(
             membership.role = role
             await membership.save(update_fields=["role"])
     return AdminAccount(
-        user=user, organisation=organisation, membership=membership, created_organisation=created
+        user=user,
+        organisation=organisation,
+        membership=membership,
+        created_organisation=created,
+        created_user=created_user,
     )
 
 

@@ -14,6 +14,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from auth.keyed_hash import KeyedHasher
 from auth.sessions import SessionAuthenticator
 from auth.throttle import InMemoryFailureCounter
+from partner_api import log_redaction
 from partner_api.database import database_is_reachable, ensure_sqlite_directory, tortoise_config
 from partner_api.graphql_endpoint import AdminGraphQL
 from partner_api.services import Services
@@ -50,6 +51,7 @@ async def readyz(request: Request) -> JSONResponse:
 
 def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette:
     """Build the app. With `manage_database=False` the caller owns the Tortoise context (tests)."""
+    log_redaction.install()
     services = build_services(settings)
     schema = build_schema(
         max_depth=settings.graphql_max_depth,

@@ -18,6 +18,7 @@ from tortoise.exceptions import BaseORMException
 from auth.keyed_hash import KeyedHasher
 from auth.passwords import WeakPasswordError, validate_password
 from models.enums import Role
+from partner_api import log_redaction
 from partner_api.admins import create_admin, reset_password
 from partner_api.database import apply_migrations, ensure_sqlite_directory, tortoise_config
 from partner_api.demo import DEMO_OWNER, demo_exists, seed_demo
@@ -95,9 +96,14 @@ async def _create_admin(settings: Settings, args: argparse.Namespace, password: 
         ),
     )
     created = " (new organisation)" if account.created_organisation else ""
+    existing = (
+        ""
+        if account.created_user
+        else "\nThe account existed already: its password was left unchanged."
+    )
     return (
         f"{account.user.email} is {account.membership.role.value} of "
-        f"{account.organisation.name}{created}"
+        f"{account.organisation.name}{created}{existing}"
     )
 
 
@@ -143,11 +149,15 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         workers=workers,
         proxy_headers=False,  # client addresses come from PARTNER_API_TRUSTED_PROXIES only
         server_header=False,
+        # uvicorn's access log prints whole URLs, and a misbehaving client may put a secret in a
+        # query string; nothing that can carry a secret is logged (SECURITY.md LG-02).
+        access_log=False,
     )
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    log_redaction.install()
     try:
         settings = Settings.from_env()
         if args.command == "serve":

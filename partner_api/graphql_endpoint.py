@@ -10,7 +10,7 @@ from __future__ import annotations
 import strawberry
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from partner_api.client_address import client_address
@@ -46,11 +46,49 @@ class AdminGraphQL(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            refusal = _refuse(Request(scope), graphiql=self.services.settings.graphiql)
+            request = Request(scope)
+            refusal = _refuse(request, graphiql=self.services.settings.graphiql)
+            if refusal is None and request.method == "POST":
+                body = await _read_bounded(receive)
+                if body is None:
+                    refusal = _too_large()
+                else:
+                    receive = _replay(body)
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
+
+
+async def _read_bounded(receive: Receive) -> bytes | None:
+    """The whole body, or None once it exceeds MAX_BODY_BYTES (chunked bodies declare no size)."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return bytes(body)
+        body.extend(message.get("body", b""))
+        if len(body) > MAX_BODY_BYTES:
+            return None
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _too_large() -> JSONResponse:
+    return _refusal(413, "PAYLOAD_TOO_LARGE", f"Request body exceeds {MAX_BODY_BYTES} bytes.")
 
 
 def _refuse(request: Request, *, graphiql: bool) -> Response | None:
@@ -65,5 +103,5 @@ def _refuse(request: Request, *, graphiql: bool) -> Response | None:
         return _refusal(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.")
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-        return _refusal(413, "PAYLOAD_TOO_LARGE", f"Request body exceeds {MAX_BODY_BYTES} bytes.")
+        return _too_large()
     return None

@@ -19,6 +19,7 @@ from typing import Literal
 Environment = Literal["development", "production"]
 
 MIN_PEPPER_BYTES = 32
+DATABASE_SCHEMES = ("sqlite://", "postgres://", "postgresql://", "asyncpg://")
 
 
 class ConfigurationError(Exception):
@@ -74,20 +75,28 @@ class Settings:
         data_dir = Path(reader.text("PARTNER_API_DATA_DIR", "var"))
         peppers = _peppers(reader, data_dir=data_dir, production=production)
         issuer = reader.text("PARTNER_API_ISSUER", "http://127.0.0.1:8000").rstrip("/")
+        database_url = reader.text("DATABASE_URL", f"sqlite://{data_dir}/partner-api.sqlite3")
+        if not database_url.startswith(DATABASE_SCHEMES):
+            raise ConfigurationError(
+                "DATABASE_URL must start with sqlite:// or postgres:// (PostgreSQL via asyncpg)"
+            )
+        grace_default = reader.integer("PARTNER_API_ROTATION_GRACE_DEFAULT_MINUTES", 24 * 60, 0)
+        grace_max = reader.integer("PARTNER_API_ROTATION_GRACE_MAX_MINUTES", 7 * 24 * 60, 0)
+        if grace_default > grace_max:
+            raise ConfigurationError(
+                "PARTNER_API_ROTATION_GRACE_DEFAULT_MINUTES must not exceed "
+                "PARTNER_API_ROTATION_GRACE_MAX_MINUTES"
+            )
         return cls(
             env="production" if production else "development",
             data_dir=data_dir,
-            database_url=reader.text("DATABASE_URL", f"sqlite://{data_dir}/partner-api.sqlite3"),
+            database_url=database_url,
             redis_url=reader.text("REDIS_URL", "") or None,
             issuer=issuer,
             secret_peppers=peppers,
             session_ttl_minutes=reader.integer("PARTNER_API_SESSION_TTL_MINUTES", 12 * 60, 5),
-            rotation_grace_default_minutes=reader.integer(
-                "PARTNER_API_ROTATION_GRACE_DEFAULT_MINUTES", 24 * 60, 0
-            ),
-            rotation_grace_max_minutes=reader.integer(
-                "PARTNER_API_ROTATION_GRACE_MAX_MINUTES", 7 * 24 * 60, 0
-            ),
+            rotation_grace_default_minutes=grace_default,
+            rotation_grace_max_minutes=grace_max,
             graphiql=reader.flag("PARTNER_API_GRAPHIQL", not production),
             introspection=reader.flag("PARTNER_API_INTROSPECTION", not production),
             trusted_proxies=reader.networks("PARTNER_API_TRUSTED_PROXIES"),

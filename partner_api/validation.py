@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from auth.scopes import in_catalogue_order, unknown_scopes
 from models.enums import AccessLevel
@@ -86,7 +86,8 @@ def clean_expiry(value: datetime | None, *, now: datetime) -> datetime | None:
         )
     if value <= now:
         raise InvalidInput("expiresAt", "Expiry must be in the future.")
-    return value
+    # Stored and compared in UTC, so the same moment in another offset is no change.
+    return value.astimezone(UTC)
 
 
 def clean_reason(value: str | None) -> str | None:
