@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -30,13 +31,13 @@ def _with_database_name(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def _asyncpg_dsn(url: str) -> str:
+def asyncpg_dsn(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(scheme="postgresql"))
 
 
 async def _drop_postgres_database(url: str, name: str) -> None:
-    connection = await asyncpg.connect(_asyncpg_dsn(_with_database_name(url, "postgres")))
+    connection = await asyncpg.connect(asyncpg_dsn(_with_database_name(url, "postgres")))
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -49,6 +50,31 @@ def fresh_database_url() -> tuple[str, str | None]:
         return TEST_DATABASE_URL, None
     name = f"pa_test_{secrets.token_hex(6)}"
     return _with_database_name(TEST_DATABASE_URL, name), name
+
+
+async def _create_postgres_database(name: str) -> None:
+    connection = await asyncpg.connect(
+        asyncpg_dsn(_with_database_name(TEST_DATABASE_URL, "postgres"))
+    )
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
+async def empty_database(sqlite_path: Path) -> AsyncIterator[str]:
+    """The URL of an empty database (no tables) nothing else uses: a SQLite file at
+    `sqlite_path`, or on PostgreSQL a new database that is dropped afterwards."""
+    if not on_postgres():
+        yield f"sqlite://{sqlite_path}"
+        return
+    name = f"pa_test_{secrets.token_hex(6)}"
+    await _create_postgres_database(name)
+    try:
+        yield _with_database_name(TEST_DATABASE_URL, name)
+    finally:
+        await _drop_postgres_database(TEST_DATABASE_URL, name)
 
 
 @asynccontextmanager
