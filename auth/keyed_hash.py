@@ -20,7 +20,7 @@ def _pepper_id(pepper: bytes) -> str:
 
 
 def _digest(pepper: bytes, value: str) -> str:
-    mac = hmac.new(pepper, value.encode("utf-8"), hashlib.sha256).digest()
+    mac = hmac.digest(pepper, value.encode("utf-8"), "sha256")
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
 

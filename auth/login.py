@@ -71,8 +71,8 @@ async def log_in(
         )
 
     if not valid or membership is None:
-        await services.login_failures_by_account.record_failure(account_key)
-        await services.login_failures_by_address.record_failure(address_key)
+        await services.login_failures_by_account.record(account_key)
+        await services.login_failures_by_address.record(address_key)
         if user is not None and membership is not None:
             await audit.record(
                 AuditAction.ADMIN_LOGIN_FAILED,

@@ -1,24 +1,38 @@
-"""Fixed-window failure counters for throttling guesses (admin login now; token endpoint later).
+"""Fixed-window counters for throttling guesses and enforcing quotas.
 
-`FailureCounter` is the seam: the in-process implementation serves one process; a shared backend
-(Redis) implements the same three calls for several processes.
+`WindowCounter` is the seam, with two backends: in-process (one process, the default) and Redis
+(`REDIS_URL`; shared by every process). A counter allows `limit` events per `window_seconds` and
+key; `retry_after` says how long a key must wait once it reached the limit.
+
+Admin login and the token endpoint count *failures* (`retry_after` before trying, `record` after
+failing); the token endpoint's issuance quota counts *uses* (`record` and refuse when it answers
+with a wait). If Redis is unreachable the counters fail open and log it: availability of token
+issuance outweighs throttling guesses at 256-bit secrets.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-class FailureCounter(Protocol):
+logger = logging.getLogger("partner_api.throttle")
+
+
+class WindowCounter(Protocol):
     async def retry_after(self, key: str) -> int:
-        """Seconds until `key` may try again; 0 when it is not blocked."""
+        """Seconds until `key` may act again; 0 when it is under its limit."""
         ...
 
-    async def record_failure(self, key: str) -> None: ...
+    async def record(self, key: str) -> int:
+        """Count one event; the wait (as `retry_after`) if this event went over the limit."""
+        ...
 
     async def reset(self, key: str) -> None: ...
 
@@ -26,12 +40,10 @@ class FailureCounter(Protocol):
 @dataclass
 class _Window:
     started: float
-    failures: int
+    count: int
 
 
-class InMemoryFailureCounter:
-    """Counts failures per key in windows of `window_seconds`; blocks a key at `limit` failures."""
-
+class InMemoryWindowCounter:
     def __init__(
         self,
         *,
@@ -53,27 +65,90 @@ class InMemoryFailureCounter:
             return None
         return window
 
-    async def retry_after(self, key: str) -> int:
-        window = self._current(key)
-        if window is None or window.failures < self._limit:
-            return 0
+    def _wait(self, window: _Window) -> int:
         return max(1, math.ceil(window.started + self._window - self._monotonic()))
 
-    async def record_failure(self, key: str) -> None:
+    async def retry_after(self, key: str) -> int:
+        window = self._current(key)
+        if window is None or window.count < self._limit:
+            return 0
+        return self._wait(window)
+
+    async def record(self, key: str) -> int:
         window = self._current(key)
         if window is None:
             if len(self._windows) >= self._max_keys:
-                self._evict_expired()
-            window = self._windows[key] = _Window(started=self._monotonic(), failures=0)
-        window.failures += 1
+                self._evict()
+            window = self._windows[key] = _Window(started=self._monotonic(), count=0)
+        window.count += 1
+        return self._wait(window) if window.count > self._limit else 0
 
     async def reset(self, key: str) -> None:
         self._windows.pop(key, None)
 
-    def _evict_expired(self) -> None:
+    def _evict(self) -> None:
         """Bound memory under a flood of distinct keys: drop ended windows, then the oldest."""
         now = self._monotonic()
         for key in [k for k, w in self._windows.items() if now - w.started >= self._window]:
             del self._windows[key]
         while len(self._windows) >= self._max_keys:
             del self._windows[next(iter(self._windows))]
+
+
+class RedisWindowCounter:
+    """The same counter in Redis: INCR + EXPIRE NX in one transaction per event."""
+
+    def __init__(self, client: Redis, *, name: str, limit: int, window_seconds: int) -> None:
+        self._client = client
+        self._prefix = f"partner-api:{name}:"
+        self._limit = limit
+        self._window = window_seconds
+
+    async def retry_after(self, key: str) -> int:
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.get(self._prefix + key)
+                pipe.pttl(self._prefix + key)
+                raw_count, ttl_ms = await pipe.execute()
+        except RedisError as error:
+            logger.error("rate-limit store unavailable, not throttling: %s", type(error).__name__)
+            return 0
+        count = int(raw_count or 0)
+        if count < self._limit:
+            return 0
+        return max(1, math.ceil(int(ttl_ms) / 1000)) if int(ttl_ms) > 0 else 1
+
+    async def record(self, key: str) -> int:
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.incr(self._prefix + key)
+                pipe.expire(self._prefix + key, self._window, nx=True)
+                pipe.pttl(self._prefix + key)
+                count, _, ttl_ms = await pipe.execute()
+        except RedisError as error:
+            logger.error("rate-limit store unavailable, not throttling: %s", type(error).__name__)
+            return 0
+        if int(count) <= self._limit:
+            return 0
+        return max(1, math.ceil(int(ttl_ms) / 1000)) if int(ttl_ms) > 0 else 1
+
+    async def reset(self, key: str) -> None:
+        try:
+            await self._client.delete(self._prefix + key)
+        except RedisError as error:
+            logger.error("rate-limit store unavailable: %s", type(error).__name__)
+
+
+class CounterFactory(Protocol):
+    def __call__(self, *, name: str, limit: int, window_seconds: int) -> WindowCounter: ...
+
+
+def counter_factory(redis: Redis | None) -> CounterFactory:
+    """Counters in Redis when one is configured, in process otherwise."""
+
+    def make(*, name: str, limit: int, window_seconds: int) -> WindowCounter:
+        if redis is None:
+            return InMemoryWindowCounter(limit=limit, window_seconds=window_seconds)
+        return RedisWindowCounter(redis, name=name, limit=limit, window_seconds=window_seconds)
+
+    return make

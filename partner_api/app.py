@@ -2,39 +2,69 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
+from auth.authorization_server import AuthorizationServer
 from auth.keyed_hash import KeyedHasher
 from auth.sessions import SessionAuthenticator
-from auth.throttle import InMemoryFailureCounter
+from auth.throttle import counter_factory
 from partner_api import log_redaction
 from partner_api.database import database_is_reachable, ensure_sqlite_directory, tortoise_config
 from partner_api.graphql_endpoint import AdminGraphQL
+from partner_api.oauth_http import OAuthEndpoints
 from partner_api.services import Services
 from partner_api.settings import Settings
 from schema.root import build_schema
 
+HOUSEKEEPING_INTERVAL_SECONDS = 5.0
+logger = logging.getLogger("partner_api")
+
 
 def build_services(settings: Settings) -> Services:
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    counters = counter_factory(redis)
     window = settings.login_throttle_window_seconds
+    hasher = KeyedHasher(settings.secret_peppers)
     return Services(
         settings=settings,
-        hasher=KeyedHasher(settings.secret_peppers),
+        hasher=hasher,
         authenticator=SessionAuthenticator(),
-        login_failures_by_account=InMemoryFailureCounter(
-            limit=settings.login_max_failures_per_account, window_seconds=window
+        login_failures_by_account=counters(
+            name="login-failures-account",
+            limit=settings.login_max_failures_per_account,
+            window_seconds=window,
         ),
-        login_failures_by_address=InMemoryFailureCounter(
-            limit=settings.login_max_failures_per_address, window_seconds=window
+        login_failures_by_address=counters(
+            name="login-failures-address",
+            limit=settings.login_max_failures_per_address,
+            window_seconds=window,
         ),
+        authorization_server=AuthorizationServer(settings, hasher, counters),
+        redis=redis,
     )
+
+
+async def _housekeeping(server: AuthorizationServer) -> None:
+    """Flush usage/audit aggregates, apply the change feed, prune, keep the JWKS current."""
+    while True:
+        await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
+        try:
+            await server.feed.sync()
+            await server.housekeeping()
+        except Exception:
+            logger.exception("housekeeping failed; retrying")
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -60,6 +90,8 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         introspection=settings.introspection,
     )
 
+    server = services.authorization_server
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if not manage_database:
@@ -67,11 +99,26 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             return
         ensure_sqlite_directory(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
-            yield
+            await server.ensure_started()
+            # Everything built at start (schema, models, keys) lives as long as the process:
+            # keep it out of the garbage collector's full passes, which otherwise stall requests.
+            gc.collect()
+            gc.freeze()
+            task = asyncio.create_task(_housekeeping(server))
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                await server.housekeeping(force=True)
+                if services.redis is not None:
+                    await services.redis.aclose()
 
     app = Starlette(
         routes=[
             Route("/graphql", AdminGraphQL(schema, services), methods=["GET", "POST"]),
+            *OAuthEndpoints(server, settings).routes(),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],

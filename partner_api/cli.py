@@ -10,6 +10,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import TypeVar
 
 from tortoise import Tortoise
@@ -17,12 +18,19 @@ from tortoise.exceptions import BaseORMException
 
 from auth.keyed_hash import KeyedHasher
 from auth.passwords import WeakPasswordError, validate_password
+from auth.signing_keys import (
+    SigningKeyError,
+    ensure_signing_key,
+    load_key_ring,
+    rotate_signing_key,
+)
 from models.enums import Role
 from partner_api import log_redaction
 from partner_api.admins import create_admin, reset_password
+from partner_api.clock import utcnow
 from partner_api.database import apply_migrations, ensure_sqlite_directory, tortoise_config
 from partner_api.demo import DEMO_OWNER, demo_exists, seed_demo
-from partner_api.settings import ConfigurationError, Settings
+from partner_api.settings import SIGNING_ALGORITHMS, ConfigurationError, Settings
 from partner_api.validation import InvalidInput
 
 T = TypeVar("T")
@@ -51,6 +59,16 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--role", default="ADMIN", choices=[role.value for role in Role])
     admin.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+
+    rotate = commands.add_parser(
+        "rotate-signing-key",
+        help="create a new active access-token signing key (the old one stays published)",
+    )
+    rotate.add_argument(
+        "--algorithm",
+        choices=list(SIGNING_ALGORITHMS),
+        help="default: PARTNER_API_SIGNING_ALGORITHM",
     )
 
     demo = commands.add_parser("seed-demo", help="create the demo organisation and credentials")
@@ -137,10 +155,45 @@ async def _seed_demo(settings: Settings, reset: bool) -> str:
     return await _with_database(settings, work)
 
 
+async def _prepare_to_serve(settings: Settings) -> None:
+    """Migrate and make sure a signing key exists before any worker starts (no start-up races)."""
+
+    async def work() -> None:
+        await ensure_signing_key(
+            algorithm=settings.signing_algorithm,
+            key_encryption_key=settings.key_encryption_key,
+            now=utcnow(),
+            create=not settings.production,
+        )
+        # Fails early, here, when the key-encryption key cannot open the stored keys.
+        await load_key_ring(
+            key_encryption_key=settings.key_encryption_key,
+            token_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+            now=utcnow(),
+        )
+
+    await _with_database(settings, work)
+
+
+async def _rotate_signing_key(settings: Settings, algorithm: str | None) -> str:
+    row = await _with_database(
+        settings,
+        lambda: rotate_signing_key(
+            algorithm=algorithm or settings.signing_algorithm,
+            key_encryption_key=settings.key_encryption_key,
+            now=utcnow(),
+        ),
+    )
+    return (
+        f"New signing key {row.kid} ({row.algorithm}) is active; earlier keys stay in the JWKS "
+        f"until their tokens have expired."
+    )
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    asyncio.run(apply_migrations(settings.database_url))
+    asyncio.run(_prepare_to_serve(settings))
     ensure_sqlite_directory(settings.database_url)
     uvicorn.run(
         "partner_api.asgi:app",
@@ -168,9 +221,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         elif args.command == "create-admin":
             password = _read_password(args.password_stdin)
             print(asyncio.run(_create_admin(settings, args, password)))
+        elif args.command == "rotate-signing-key":
+            print(asyncio.run(_rotate_signing_key(settings, args.algorithm)))
         elif args.command == "seed-demo":
             print(asyncio.run(_seed_demo(settings, args.reset_password)))
     except (CommandError, ConfigurationError) as error:
+        print(f"partner-api: error: {error}", file=sys.stderr)
+        return 1
+    except SigningKeyError as error:
         print(f"partner-api: error: {error}", file=sys.stderr)
         return 1
     except InvalidInput as error:

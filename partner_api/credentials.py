@@ -14,11 +14,13 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from auth import change_feed
 from auth.keyed_hash import KeyedHasher
 from auth.scopes import SCOPE_NAMES, in_catalogue_order
 from auth.tokens import new_client_id, new_client_secret
 from models.credential import Credential, CredentialSecret
 from models.enums import AccessLevel, AuditAction, CredentialStatus
+from models.oauth import ChangeKind
 from models.tenancy import TenantScope
 from partner_api import audit
 from partner_api.audit import Actor
@@ -187,6 +189,8 @@ async def regenerate_secret(
                 await secret.save(update_fields=["ended_at"])
                 ended.append(secret)
         secret_value = await _add_secret(credential, hasher)
+        # Every process drops its cached copy within the change feed's bound (RS-10).
+        await change_feed.publish(ChangeKind.CREDENTIAL_CHANGED, credential_id=credential.id)
         await audit.record(
             AuditAction.CREDENTIAL_SECRET_REGENERATED,
             organisation_id=scope.organisation_id,
@@ -222,6 +226,8 @@ async def revoke_credential(
         await CredentialSecret.filter(credential=credential, ended_at__isnull=True).update(
             ended_at=now
         )
+        # Every process drops its cached copy within the change feed's bound (RS-10).
+        await change_feed.publish(ChangeKind.CREDENTIAL_CHANGED, credential_id=credential.id)
         await audit.record(
             AuditAction.CREDENTIAL_REVOKED,
             organisation_id=scope.organisation_id,
@@ -280,6 +286,8 @@ async def update_credential(
         if not changed:
             return credential
         await credential.save()
+        # Every process drops its cached copy within the change feed's bound (RS-10).
+        await change_feed.publish(ChangeKind.CREDENTIAL_CHANGED, credential_id=credential.id)
         await audit.record(
             AuditAction.CREDENTIAL_UPDATED,
             organisation_id=scope.organisation_id,

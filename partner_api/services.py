@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
+from auth.authorization_server import AuthorizationServer
 from auth.identity import AdminAuthenticator
 from auth.keyed_hash import KeyedHasher
-from auth.throttle import FailureCounter
+from auth.throttle import WindowCounter
 from partner_api.settings import Settings
 
 
@@ -15,5 +18,7 @@ class Services:
     settings: Settings
     hasher: KeyedHasher
     authenticator: AdminAuthenticator
-    login_failures_by_account: FailureCounter
-    login_failures_by_address: FailureCounter
+    login_failures_by_account: WindowCounter
+    login_failures_by_address: WindowCounter
+    authorization_server: AuthorizationServer
+    redis: Redis | None = None

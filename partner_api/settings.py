@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Literal
 
 Environment = Literal["development", "production"]
+SigningAlgorithm = Literal["ES256", "EdDSA", "RS256"]
+SIGNING_ALGORITHMS: tuple[SigningAlgorithm, ...] = ("ES256", "EdDSA", "RS256")
 
 MIN_PEPPER_BYTES = 32
 DATABASE_SCHEMES = ("sqlite://", "postgres://", "postgresql://", "asyncpg://")
@@ -48,6 +50,18 @@ class Settings:
     graphql_max_aliases: int = 15
     graphql_max_tokens: int = 2000
     page_size_max: int = 100
+    # OAuth authorization server (issue 3).
+    access_token_ttl_seconds: int = 15 * 60
+    signing_algorithm: SigningAlgorithm = "ES256"
+    key_encryption_key: bytes = field(repr=False, default=b"")
+    audience_override: str | None = None
+    token_max_failures_per_client_address: int = 10
+    token_max_failures_per_address: int = 100
+    token_failure_window_seconds: int = 5 * 60
+    token_quota_per_minute: int = 600
+    change_feed_poll_milliseconds: int = 250
+    token_reuse_seconds: int = 1
+    last_used_write_interval_seconds: int = 60
 
     @property
     def production(self) -> bool:
@@ -65,6 +79,19 @@ class Settings:
     def jwks_uri(self) -> str:
         return f"{self.issuer}/.well-known/jwks.json"
 
+    @property
+    def introspection_endpoint(self) -> str:
+        return f"{self.issuer}/oauth/introspect"
+
+    @property
+    def revocation_endpoint(self) -> str:
+        return f"{self.issuer}/oauth/revoke"
+
+    @property
+    def audience(self) -> str:
+        """The Partner API's identifier, the `aud` of every access token (RFC 9068 §3)."""
+        return self.audience_override or f"{self.issuer}/partner/v1"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from `environ` (default `os.environ`); refuses unsafe production setups."""
@@ -74,6 +101,7 @@ class Settings:
         production = env == "production"
         data_dir = Path(reader.text("PARTNER_API_DATA_DIR", "var"))
         peppers = _peppers(reader, data_dir=data_dir, production=production)
+        key_encryption_key = _key_encryption_key(reader, data_dir=data_dir, production=production)
         issuer = reader.text("PARTNER_API_ISSUER", "http://127.0.0.1:8000").rstrip("/")
         database_url = reader.text("DATABASE_URL", f"sqlite://{data_dir}/partner-api.sqlite3")
         if not database_url.startswith(DATABASE_SCHEMES):
@@ -109,6 +137,26 @@ class Settings:
             login_throttle_window_seconds=reader.integer(
                 "PARTNER_API_LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60, 1
             ),
+            access_token_ttl_seconds=reader.integer(
+                "PARTNER_API_ACCESS_TOKEN_TTL_SECONDS", 15 * 60, 60, maximum=24 * 60 * 60
+            ),
+            signing_algorithm=_signing_algorithm(reader),
+            key_encryption_key=key_encryption_key,
+            audience_override=reader.text("PARTNER_API_AUDIENCE", "") or None,
+            token_max_failures_per_client_address=reader.integer(
+                "PARTNER_API_TOKEN_MAX_FAILURES_PER_CLIENT_ADDRESS", 10, 1
+            ),
+            token_max_failures_per_address=reader.integer(
+                "PARTNER_API_TOKEN_MAX_FAILURES_PER_ADDRESS", 100, 1
+            ),
+            token_failure_window_seconds=reader.integer(
+                "PARTNER_API_TOKEN_FAILURE_WINDOW_SECONDS", 5 * 60, 1
+            ),
+            token_quota_per_minute=reader.integer("PARTNER_API_TOKEN_QUOTA_PER_MINUTE", 600, 1),
+            token_reuse_seconds=reader.integer("PARTNER_API_TOKEN_REUSE_SECONDS", 1, 0, maximum=60),
+            change_feed_poll_milliseconds=reader.integer(
+                "PARTNER_API_CHANGE_FEED_POLL_MILLISECONDS", 250, 10, maximum=250
+            ),
         )
 
 
@@ -127,7 +175,7 @@ class _Reader:
             raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
         return value
 
-    def integer(self, name: str, default: int, minimum: int) -> int:
+    def integer(self, name: str, default: int, minimum: int, maximum: int | None = None) -> int:
         raw = self.text(name, str(default))
         try:
             value = int(raw)
@@ -135,6 +183,8 @@ class _Reader:
             raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
         if value < minimum:
             raise ConfigurationError(f"{name} must be at least {minimum}")
+        if maximum is not None and value > maximum:
+            raise ConfigurationError(f"{name} must be at most {maximum}")
         return value
 
     def flag(self, name: str, default: bool) -> bool:
@@ -189,14 +239,49 @@ def _peppers(reader: _Reader, *, data_dir: Path, production: bool) -> tuple[byte
     return encoded
 
 
+def _signing_algorithm(reader: _Reader) -> SigningAlgorithm:
+    wanted = reader.text("PARTNER_API_SIGNING_ALGORITHM", "ES256")
+    for algorithm in SIGNING_ALGORITHMS:
+        if algorithm.lower() == wanted.lower():
+            return algorithm
+    raise ConfigurationError(
+        f"PARTNER_API_SIGNING_ALGORITHM must be one of {', '.join(SIGNING_ALGORITHMS)}"
+    )
+
+
+def _key_encryption_key(reader: _Reader, *, data_dir: Path, production: bool) -> bytes:
+    """The key that encrypts signing keys at rest in the database (auth/signing_keys.py)."""
+    value = reader.secret("PARTNER_API_KEY_ENCRYPTION_KEY")
+    if value is None:
+        if production:
+            raise ConfigurationError(
+                "PARTNER_API_KEY_ENCRYPTION_KEY (or PARTNER_API_KEY_ENCRYPTION_KEY_FILE) is "
+                "required in production"
+            )
+        value = _development_secret(data_dir, "key-encryption-key")
+    if len(value) < MIN_PEPPER_BYTES:
+        raise ConfigurationError(
+            f"PARTNER_API_KEY_ENCRYPTION_KEY must be at least {MIN_PEPPER_BYTES} characters long"
+        )
+    return value.encode("utf-8")
+
+
 def _development_pepper(data_dir: Path) -> str:
-    """Generate a pepper once per development data directory, so restarts keep secrets valid."""
-    path = data_dir / "secret-pepper"
+    return _development_secret(data_dir, "secret-pepper")
+
+
+def _development_secret(data_dir: Path, name: str) -> str:
+    """Generate a secret once per development data directory, so restarts keep using it."""
+    path = data_dir / name
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     data_dir.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another process started at the same moment and won the race: use its value.
+        return path.read_text(encoding="utf-8").strip()
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(value + "\n")
     return value

@@ -8,10 +8,12 @@ from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
 from auth.passwords import use_fast_profile_for_tests
+from auth.signing_keys import rotate_signing_key
 from partner_api.app import create_app
+from partner_api.clock import utcnow
 from partner_api.settings import Settings
 from tests.database import fresh_database
-from tests.helpers import TEST_PEPPER
+from tests.helpers import TEST_KEY_ENCRYPTION_KEY, TEST_PEPPER
 
 CLIENT_ADDRESS = "203.0.113.10"
 
@@ -28,11 +30,22 @@ async def db() -> AsyncIterator[TortoiseContext]:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(secret_peppers=(TEST_PEPPER,))
+    # Token reuse off: most tests expect each token request to sign a new token;
+    # tests/test_token_reuse.py covers the default reuse window.
+    return Settings(
+        secret_peppers=(TEST_PEPPER,),
+        key_encryption_key=TEST_KEY_ENCRYPTION_KEY,
+        token_reuse_seconds=0,
+    )
 
 
 @pytest.fixture
-def app(settings: Settings, db: TortoiseContext) -> Starlette:
+async def app(settings: Settings, db: TortoiseContext) -> Starlette:
+    await rotate_signing_key(
+        algorithm=settings.signing_algorithm,
+        key_encryption_key=settings.key_encryption_key,
+        now=utcnow(),
+    )
     return create_app(settings, manage_database=False)
 
 

@@ -21,6 +21,7 @@ from partner_api.credentials import CredentialDraft, IssuedSecret, create_creden
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 PASSWORD = "correct horse battery staple"
 TEST_PEPPER = b"test-pepper-0123456789abcdefghijklmnopqrstuvwxyz"
+TEST_KEY_ENCRYPTION_KEY = b"test-key-encryption-key-0123456789abcdefghij"
 
 
 def operation(name: str) -> str:

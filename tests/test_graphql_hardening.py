@@ -26,6 +26,7 @@ from partner_api.settings import Settings
 from tests.conftest import CLIENT_ADDRESS
 from tests.helpers import (
     PASSWORD,
+    TEST_KEY_ENCRYPTION_KEY,
     TEST_PEPPER,
     admin_token,
     gql,
@@ -58,7 +59,11 @@ async def client_for(
 def production_settings() -> Settings:
     """Production exactly as an operator configures it: only the env and the pepper are set."""
     return Settings.from_env(
-        {"PARTNER_API_ENV": "production", "PARTNER_API_SECRET_PEPPER": TEST_PEPPER.decode()}
+        {
+            "PARTNER_API_ENV": "production",
+            "PARTNER_API_SECRET_PEPPER": TEST_PEPPER.decode(),
+            "PARTNER_API_KEY_ENCRYPTION_KEY": TEST_KEY_ENCRYPTION_KEY.decode(),
+        }
     )
 
 

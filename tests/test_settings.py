@@ -17,8 +17,12 @@ PEPPER = "p" * 16 + "0123456789abcdef0123"  # 36 characters
 OLD_PEPPER = "o" * 40
 
 
+KEY_ENCRYPTION_KEY = "k" * 40
+
+
 def _load(environ: dict[str, str]) -> Settings:
-    return Settings.from_env(environ)
+    """Settings from `environ`; the signing-key encryption key is given unless the test sets it."""
+    return Settings.from_env({"PARTNER_API_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY, **environ})
 
 
 def test_development_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

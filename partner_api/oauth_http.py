@@ -1,0 +1,145 @@
+"""HTTP framing of the partner OAuth endpoints (PRODUCT.md §3.2): token, introspection,
+revocation, server metadata, JWKS. The logic lives in auth/authorization_server.py; errors become
+responses in exactly one place (auth/oauth_errors.error_response).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from auth.authorization_server import AuthenticatedClient, AuthorizationServer
+from auth.client_auth import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, presented_client
+from auth.client_credentials import GRANT_TYPE
+from auth.oauth_errors import (
+    NO_STORE_HEADERS,
+    InvalidRequest,
+    MethodNotAllowed,
+    OAuth2Error,
+    ServerError,
+    UnsupportedGrantType,
+    error_response,
+)
+from auth.scopes import CATALOGUE
+from auth.token_request import read_form
+from partner_api.client_address import client_address
+from partner_api.settings import Settings
+
+logger = logging.getLogger("partner_api.oauth")
+AUTH_METHODS = [CLIENT_SECRET_BASIC, CLIENT_SECRET_POST]
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _oauth_endpoint(work: Handler) -> Handler:
+    """POST only (TE-01); every OAuth2Error becomes its RFC 6749 §5.2 response."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            if request.method != "POST":
+                raise MethodNotAllowed
+            return await work(request)
+        except OAuth2Error as error:
+            return error_response(error)
+        except Exception:
+            logger.exception("unexpected fault in an OAuth endpoint")
+            return error_response(ServerError())
+
+    return endpoint
+
+
+class OAuthEndpoints:
+    def __init__(self, server: AuthorizationServer, settings: Settings) -> None:
+        self.server = server
+        self.settings = settings
+
+    def routes(self) -> list[Route]:
+        every_method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+        return [
+            Route("/oauth/token", _oauth_endpoint(self.token), methods=every_method),
+            Route("/oauth/introspect", _oauth_endpoint(self.introspect), methods=every_method),
+            Route("/oauth/revoke", _oauth_endpoint(self.revoke), methods=every_method),
+            Route("/.well-known/oauth-authorization-server", self.metadata, methods=["GET"]),
+            Route("/.well-known/jwks.json", self.jwks, methods=["GET"]),
+        ]
+
+    def _client_ip(self, request: Request) -> str | None:
+        return client_address(request, self.settings.trusted_proxies)
+
+    async def _authenticate(
+        self, request: Request, form: dict[str, str]
+    ) -> tuple[AuthenticatedClient, str | None]:
+        client_ip = self._client_ip(request)
+        presented = presented_client(request.headers, form)
+        client = await self.server.authenticate_client(presented, client_ip=client_ip)
+        return client, client_ip
+
+    async def token(self, request: Request) -> Response:
+        """RFC 6749 §4.4: the client credentials grant."""
+        form = await read_form(request)
+        grant_type = form.get("grant_type")
+        if not grant_type:
+            raise InvalidRequest("grant_type is required.")
+        if grant_type != GRANT_TYPE:
+            raise UnsupportedGrantType("Only client_credentials is supported.")
+        client, client_ip = await self._authenticate(request, form)
+        issued = await self.server.issue_token(
+            client, requested_scope=form.get("scope"), client_ip=client_ip
+        )
+        # RFC 6749 §5.1. Formatted directly: the token is base64url and dots, and scope names
+        # are scope-tokens from the catalogue, so nothing needs JSON escaping.
+        body = (
+            f'{{"access_token":"{issued.token}","token_type":"Bearer",'
+            f'"expires_in":{issued.expires_in},"scope":"{issued.scope}"}}'
+        )
+        return Response(body, media_type="application/json", headers=NO_STORE_HEADERS)
+
+    async def introspect(self, request: Request) -> Response:
+        """RFC 7662: only for an authenticated client, and only about its own tokens."""
+        form = await read_form(request)
+        token = form.get("token")
+        client, _ = await self._authenticate(request, form)
+        if not token:
+            raise InvalidRequest("token is required.")
+        return JSONResponse(await self.server.introspect(token, client), headers=NO_STORE_HEADERS)
+
+    async def revoke(self, request: Request) -> Response:
+        """RFC 7009: 200 whether or not the token was known (§2.2)."""
+        form = await read_form(request)
+        token = form.get("token")
+        client, client_ip = await self._authenticate(request, form)
+        if not token:
+            raise InvalidRequest("token is required.")
+        await self.server.revoke(token, client, client_ip=client_ip)
+        return Response(status_code=200, headers=NO_STORE_HEADERS)
+
+    async def metadata(self, request: Request) -> Response:
+        """RFC 8414 §2 (MD-01..04)."""
+        settings = self.settings
+        return JSONResponse(
+            {
+                "issuer": settings.issuer,
+                "token_endpoint": settings.token_endpoint,
+                "jwks_uri": settings.jwks_uri,
+                "introspection_endpoint": settings.introspection_endpoint,
+                "revocation_endpoint": settings.revocation_endpoint,
+                "grant_types_supported": [GRANT_TYPE],
+                "response_types_supported": [],
+                "token_endpoint_auth_methods_supported": AUTH_METHODS,
+                "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+                "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+                "scopes_supported": [scope.name for scope in CATALOGUE],
+                "service_documentation": settings.documentation_url,
+            },
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    async def jwks(self, request: Request) -> Response:
+        """RFC 7517: public members only (MD-05), of every key whose tokens may still be valid."""
+        await self.server.refresh()
+        return JSONResponse(
+            self.server.key_ring.jwks(), headers={"Cache-Control": "public, max-age=60"}
+        )
