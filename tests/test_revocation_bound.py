@@ -1,0 +1,444 @@
+"""Revocation that holds (SECURITY.md RS-10): revoking a credential, rotating its secret away, or
+revoking a token (RFC 7009) makes `AuthorizationServer.check_access_token` refuse at once in the
+process that made the change, and within the documented bound of 1 second in every other one.
+
+"Another process" is a second app built with `create_app` on the same database: its own
+AuthorizationServer, credential cache, key ring and change feed. Two apps in one interpreter
+share one thing a real second process would not: the change feed's module-level count of local
+publications, which makes every app in the process sync at once after any local change. The
+`separate_processes` fixture hides publications from that count, so the second app can only learn
+of a change by polling the feed, exactly as another process would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from auth import authorization_server as authorization_server_module
+from auth import change_feed
+from auth.authorization_server import AuthorizationServer
+from auth.scopes import CATALOGUE
+from models.oauth import ChangeKind
+from partner_api.app import create_app
+from partner_api.clock import utcnow
+from partner_api.settings import Settings
+from tests.helpers import admin_token, create_via_graphql, gql, operation
+
+BOUND_SECONDS = 1.0
+POLL_SECONDS = 0.05
+CLIENT_ADDRESS = ("203.0.113.10", 51234)
+CATALOGUE_NAMES = [scope.name for scope in CATALOGUE]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One server process: its app, an HTTP client for it, and its authorization server."""
+
+    app: Starlette
+    client: httpx.AsyncClient
+
+    @property
+    def server(self) -> AuthorizationServer:
+        server: AuthorizationServer = self.app.state.services.authorization_server
+        return server
+
+    async def accepts(self, token: str) -> bool:
+        return await self.server.check_access_token(token) is not None
+
+    async def scopes(self, token: str) -> set[str]:
+        claims = await self.server.check_access_token(token)
+        assert claims is not None
+        return set(claims.scopes)
+
+
+@dataclass(frozen=True)
+class Partner:
+    client_id: str
+    secret: str
+    credential_id: str
+
+    async def token_response(self, on: Instance) -> httpx.Response:
+        return await on.client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(self.client_id, self.secret),
+        )
+
+    async def token(self, on: Instance) -> str:
+        response = await self.token_response(on)
+        assert response.status_code == 200, response.text
+        token: str = response.json()["access_token"]
+        return token
+
+
+@pytest.fixture
+def first(app: Starlette, client: httpx.AsyncClient) -> Instance:
+    return Instance(app, client)
+
+
+@pytest.fixture
+async def second(app: Starlette, settings: Settings) -> AsyncIterator[Instance]:
+    other = create_app(settings, manage_database=False)
+    transport = httpx.ASGITransport(app=other, client=CLIENT_ADDRESS)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Instance(other, client)
+
+
+@pytest.fixture
+def separate_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changes are published as if by another process: no app here hears of them at once."""
+    original = change_feed.publish
+
+    async def publish_from_elsewhere(
+        kind: ChangeKind,
+        *,
+        credential_id: UUID | None = None,
+        jti: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> None:
+        before = change_feed._local_publications
+        await original(kind, credential_id=credential_id, jti=jti, expires_at=expires_at)
+        change_feed._local_publications = before
+
+    monkeypatch.setattr(change_feed, "publish", publish_from_elsewhere)
+
+
+def advance_clock(monkeypatch: pytest.MonkeyPatch, by: timedelta) -> None:
+    """The authorization server's "now" moves on by `by` (signatures are still checked against
+    the real clock, so tokens issued before stay within their `exp`)."""
+    monkeypatch.setattr(authorization_server_module, "utcnow", lambda: utcnow() + by)
+
+
+async def new_partner(on: Instance, session: str, **overrides: Any) -> Partner:
+    created = await create_via_graphql(on.client, session, **overrides)
+    assert created["__typename"] == "CredentialCreated", created
+    credential = created["credential"]
+    return Partner(credential["clientId"], created["clientSecret"], credential["id"])
+
+
+async def revoke_credential(on: Instance, session: str, partner: Partner) -> None:
+    body = await gql(
+        on.client,
+        operation("RevokeCredential"),
+        {"input": {"id": partner.credential_id, "reason": "compromised"}},
+        token=session,
+    )
+    assert body["data"]["revokeCredential"]["__typename"] == "CredentialRevoked", body
+
+
+async def regenerate(on: Instance, session: str, partner: Partner, grace_minutes: int) -> Partner:
+    body = await gql(
+        on.client,
+        operation("RegenerateCredentialSecret"),
+        {"input": {"id": partner.credential_id, "gracePeriodMinutes": grace_minutes}},
+        token=session,
+    )
+    result = body["data"]["regenerateCredentialSecret"]
+    assert result["__typename"] == "CredentialSecretRegenerated", result
+    return Partner(partner.client_id, result["clientSecret"], partner.credential_id)
+
+
+async def rescope(on: Instance, session: str, partner: Partner, scopes: list[str]) -> None:
+    body = await gql(
+        on.client,
+        operation("UpdateCredential"),
+        {"input": {"id": partner.credential_id, "scopes": scopes}},
+        token=session,
+    )
+    result = body["data"]["updateCredential"]
+    assert result["__typename"] == "CredentialUpdated", result
+    assert result["credential"]["scopes"] == scopes
+
+
+async def revoke_token(on: Instance, partner: Partner, token: str) -> None:
+    response = await on.client.post(
+        "/oauth/revoke", data={"token": token}, auth=(partner.client_id, partner.secret)
+    )
+    assert response.status_code == 200, response.text
+
+
+async def seconds_until(condition: Callable[[], Awaitable[bool]], *, since: float) -> float:
+    """Poll every 50 ms; the time from `since` until `condition` held, failing past the bound."""
+    while not await condition():
+        elapsed = time.monotonic() - since
+        assert elapsed < BOUND_SECONDS, f"still accepted {elapsed:.3f} s after the change"
+        await asyncio.sleep(POLL_SECONDS)
+    return time.monotonic() - since
+
+
+# -- in the process that made the change: at once ----------------------------------------------
+
+
+async def test_rs10_revoked_credential_fails_at_once(first: Instance) -> None:
+    session = await admin_token(first.client)
+    partner = await new_partner(first, session)
+    token = await partner.token(first)
+    assert await first.accepts(token)
+
+    await revoke_credential(first, session, partner)
+    assert not await first.accepts(token)
+    refused = await partner.token_response(first)
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "invalid_client"
+
+
+async def test_rs10_secret_regenerated_without_grace_ends_its_tokens_at_once(
+    first: Instance,
+) -> None:
+    session = await admin_token(first.client)
+    old = await new_partner(first, session)
+    old_token = await old.token(first)
+    assert await first.accepts(old_token)
+
+    new = await regenerate(first, session, old, grace_minutes=0)
+    assert not await first.accepts(old_token)
+    assert (await old.token_response(first)).status_code == 401
+    assert await first.accepts(await new.token(first))
+
+
+async def test_rs10_secret_regenerated_with_grace_keeps_its_tokens_until_the_grace_ends(
+    first: Instance,
+) -> None:
+    """The contrast: a grace period is a promise that the old secret's tokens keep working."""
+    session = await admin_token(first.client)
+    old = await new_partner(first, session)
+    old_token = await old.token(first)
+    new = await regenerate(first, session, old, grace_minutes=30)
+    assert await first.accepts(old_token)
+    assert await first.accepts(await old.token(first))
+    assert await first.accepts(await new.token(first))
+
+
+async def test_rs10_secret_in_its_grace_period_stops_at_its_expiry(
+    first: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = await admin_token(first.client)
+    old = await new_partner(first, session)
+    old_token = await old.token(first)
+    new = await regenerate(first, session, old, grace_minutes=30)
+    new_token = await new.token(first)
+    assert await first.accepts(old_token)
+
+    advance_clock(monkeypatch, timedelta(minutes=29))
+    assert await first.accepts(old_token)
+    advance_clock(monkeypatch, timedelta(minutes=31))
+    assert not await first.accepts(old_token)
+    assert (await old.token_response(first)).status_code == 401
+    assert await first.accepts(new_token)
+
+
+async def test_rs10_expired_credential_stops_at_its_expiry(
+    first: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = await admin_token(first.client)
+    expires_at = (utcnow() + timedelta(hours=1)).isoformat()
+    partner = await new_partner(first, session, expiresAt=expires_at)
+    token = await partner.token(first)
+    assert await first.accepts(token)
+
+    advance_clock(monkeypatch, timedelta(hours=1, seconds=1))
+    assert not await first.accepts(token)
+    assert (await partner.token_response(first)).status_code == 401
+
+
+async def test_rs10_token_revoked_through_rfc7009_fails_at_once(first: Instance) -> None:
+    session = await admin_token(first.client)
+    partner = await new_partner(first, session)
+    token = await partner.token(first)
+    sibling = await partner.token(first)
+    assert await first.accepts(token)
+
+    await revoke_token(first, partner, token)
+    assert not await first.accepts(token)
+    assert await first.accepts(sibling)
+
+
+async def test_rs10_fine_grained_rescope_shrinks_the_tokens_scopes_at_once(
+    first: Instance,
+) -> None:
+    session = await admin_token(first.client)
+    partner = await new_partner(
+        first, session, accessLevel="FINE_GRAINED", scopes=["events:read", "orders:read"]
+    )
+    token = await partner.token(first)
+    assert await first.scopes(token) == {"events:read", "orders:read"}
+
+    await rescope(first, session, partner, ["events:read"])
+    assert await first.scopes(token) == {"events:read"}
+    # Granting a scope later does not widen a token issued without it.
+    await rescope(first, session, partner, ["events:read", "orders:write"])
+    assert await first.scopes(token) == {"events:read"}
+
+
+async def test_rs10_full_credential_made_fine_grained_shrinks_scopes_at_once(
+    first: Instance,
+) -> None:
+    session = await admin_token(first.client)
+    partner = await new_partner(first, session)
+    token = await partner.token(first)
+    assert await first.scopes(token) == set(CATALOGUE_NAMES)
+
+    body = await gql(
+        first.client,
+        operation("UpdateCredential"),
+        {
+            "input": {
+                "id": partner.credential_id,
+                "accessLevel": "FINE_GRAINED",
+                "scopes": ["orders:read"],
+            }
+        },
+        token=session,
+    )
+    assert body["data"]["updateCredential"]["__typename"] == "CredentialUpdated", body
+    assert await first.scopes(token) == {"orders:read"}
+
+
+async def test_rs10_a_process_started_later_refuses_revoked_tokens(
+    first: Instance, settings: Settings
+) -> None:
+    session = await admin_token(first.client)
+    partner = await new_partner(first, session)
+    revoked_token = await partner.token(first)
+    await revoke_token(first, partner, revoked_token)
+    revoked_partner = await new_partner(first, session, name="To be revoked")
+    credential_token = await revoked_partner.token(first)
+    await revoke_credential(first, session, revoked_partner)
+
+    later = create_app(settings, manage_database=False)
+    server: AuthorizationServer = later.state.services.authorization_server
+    assert await server.check_access_token(revoked_token) is None
+    assert await server.check_access_token(credential_token) is None
+    assert await server.check_access_token(await partner.token(first)) is not None
+
+
+# -- in every other process: within the documented bound of 1 second ---------------------------
+
+
+async def warmed(second: Instance, partner: Partner, token: str) -> None:
+    """The second process has the credential cached: it verified a token and issued one."""
+    assert await second.accepts(token)
+    assert await second.accepts(await partner.token(second))
+
+
+async def test_rs10_revoked_credential_fails_on_another_process_within_1s(
+    first: Instance, second: Instance, separate_processes: None
+) -> None:
+    session = await admin_token(first.client)
+    partner = await new_partner(first, session)
+    token = await partner.token(first)
+    await warmed(second, partner, token)
+
+    started = time.monotonic()
+    await revoke_credential(first, session, partner)
+
+    async def check_refuses() -> bool:
+        return not await second.accepts(token)
+
+    async def token_endpoint_refuses() -> bool:
+        return (await partner.token_response(second)).status_code == 401
+
+    delay = await seconds_until(check_refuses, since=started)
+    assert delay < BOUND_SECONDS, f"check_access_token refused after {delay:.3f} s"
+    delay = await seconds_until(token_endpoint_refuses, since=started)
+    assert delay < BOUND_SECONDS, f"the token endpoint refused after {delay:.3f} s"
+
+
+async def test_rs10_rotated_away_secret_fails_on_another_process_within_1s(
+    first: Instance, second: Instance, separate_processes: None
+) -> None:
+    session = await admin_token(first.client)
+    old = await new_partner(first, session)
+    old_token = await old.token(first)
+    await warmed(second, old, old_token)
+
+    started = time.monotonic()
+    new = await regenerate(first, session, old, grace_minutes=0)
+
+    async def check_refuses() -> bool:
+        return not await second.accepts(old_token)
+
+    async def token_endpoint_refuses() -> bool:
+        return (await old.token_response(second)).status_code == 401
+
+    delay = await seconds_until(check_refuses, since=started)
+    assert delay < BOUND_SECONDS, f"check_access_token refused after {delay:.3f} s"
+    delay = await seconds_until(token_endpoint_refuses, since=started)
+    assert delay < BOUND_SECONDS, f"the token endpoint refused after {delay:.3f} s"
+    assert await second.accepts(await new.token(second))
+
+
+async def test_rs10_token_revoked_through_rfc7009_fails_on_another_process_within_1s(
+    first: Instance, second: Instance, separate_processes: None
+) -> None:
+    session = await admin_token(first.client)
+    partner = await new_partner(first, session)
+    token = await partner.token(first)
+    sibling = await partner.token(first)
+    await warmed(second, partner, token)
+
+    started = time.monotonic()
+    await revoke_token(first, partner, token)
+
+    async def check_refuses() -> bool:
+        return not await second.accepts(token)
+
+    delay = await seconds_until(check_refuses, since=started)
+    assert delay < BOUND_SECONDS, f"check_access_token refused after {delay:.3f} s"
+    introspected = await second.client.post(
+        "/oauth/introspect", data={"token": token}, auth=(partner.client_id, partner.secret)
+    )
+    assert introspected.json() == {"active": False}
+    assert await second.accepts(sibling)
+
+
+async def test_rs10_rescope_reaches_another_process_within_1s(
+    first: Instance, second: Instance, separate_processes: None
+) -> None:
+    session = await admin_token(first.client)
+    partner = await new_partner(
+        first, session, accessLevel="FINE_GRAINED", scopes=["events:read", "orders:read"]
+    )
+    token = await partner.token(first)
+    await warmed(second, partner, token)
+    assert await second.scopes(token) == {"events:read", "orders:read"}
+
+    started = time.monotonic()
+    await rescope(first, session, partner, ["events:read"])
+
+    async def scopes_shrunk() -> bool:
+        return await second.scopes(token) == {"events:read"}
+
+    delay = await seconds_until(scopes_shrunk, since=started)
+    assert delay < BOUND_SECONDS, f"the scopes shrank after {delay:.3f} s"
+
+
+async def test_rs10_grace_period_set_by_rotation_reaches_another_process_within_1s(
+    first: Instance, second: Instance, separate_processes: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other process cached the secret as open-ended; once it hears of the rotation, the
+    old secret's grace period applies there too."""
+    session = await admin_token(first.client)
+    old = await new_partner(first, session)
+    old_token = await old.token(first)
+    await warmed(second, old, old_token)
+
+    started = time.monotonic()
+    await regenerate(first, session, old, grace_minutes=30)
+    advance_clock(monkeypatch, timedelta(minutes=31))
+
+    async def check_refuses() -> bool:
+        return not await second.accepts(old_token)
+
+    delay = await seconds_until(check_refuses, since=started)
+    assert delay < BOUND_SECONDS, f"check_access_token refused after {delay:.3f} s"
