@@ -131,6 +131,7 @@ class AccessTokenClaims:
     scopes: frozenset[str]
     expires_at: int
     raw: dict[str, Any]
+    key_id: str
 
 
 def verify_access_token(
@@ -173,6 +174,7 @@ def verify_access_token(
             scopes=frozenset(str(claims["scope"]).split()),
             expires_at=int(claims["exp"]),
             raw=claims,
+            key_id=key.kid,
         )
     except (jwt.InvalidTokenError, KeyError, ValueError, TypeError) as error:
         raise InvalidAccessToken(f"invalid token: {type(error).__name__}") from None

@@ -12,7 +12,8 @@ import asyncio
 import hmac
 import logging
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -46,6 +47,15 @@ logger = logging.getLogger("partner_api.oauth")
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 _SCOPE_TOKEN_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"\\')
 _ABSENT_HASH = "v1$00000000$" + "A" * 43
+
+
+VERIFIED_TOKEN_CACHE_SIZE = 50_000
+
+
+@dataclass(frozen=True)
+class ActiveToken:
+    claims: AccessTokenClaims
+    credential: CredentialState
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,7 @@ class AuthorizationServer:
         self.usage = UsageRecorder(
             last_used_interval=timedelta(seconds=settings.last_used_write_interval_seconds)
         )
+        self._verified: OrderedDict[str, AccessTokenClaims] = OrderedDict()
         self._started = False
         self._start_lock = asyncio.Lock()
 
@@ -278,20 +289,18 @@ class AuthorizationServer:
     # -- verification, introspection, revocation ---------------------------------------------
 
     async def check_access_token(self, token: str) -> AccessTokenClaims | None:
-        """The token's claims when it is valid *now*: signature, claims, not revoked, credential
-        active, the secret that obtained it still live. Scopes are narrowed to what the credential
-        holds now, so re-scoping applies at once. None otherwise (RS-10)."""
+        """The token's claims when it is valid *now* (see `active_token`); None otherwise."""
+        active = await self.active_token(token)
+        return None if active is None else active.claims
+
+    async def active_token(self, token: str) -> ActiveToken | None:
+        """The token and its credential when the token is valid *now*: signature and claims
+        (verified once, then cached until expiry), not revoked, credential active, the secret
+        that obtained it still live, its signing key still published. Scopes are narrowed to what
+        the credential holds now, so re-scoping applies at once. None otherwise (RS-10)."""
         await self.refresh()
-        try:
-            claims = verify_access_token(
-                token,
-                key_ring=self.key_ring,
-                issuer=self.settings.issuer,
-                audience=self.settings.audience,
-            )
-        except InvalidAccessToken:
-            return None
-        if claims.jti in self.revoked_tokens:
+        claims = self._verified_claims(token)
+        if claims is None or claims.jti in self.revoked_tokens:
             return None
         now = utcnow()
         state = await self.directory.by_id(
@@ -304,17 +313,38 @@ class AuthorizationServer:
         secret = state.secret(claims.secret_id)
         if secret is None or not secret.live_at(now):
             return None
-        held = frozenset(state.allowed_scopes())
-        return AccessTokenClaims(
-            jti=claims.jti,
-            client_id=claims.client_id,
-            organisation_id=claims.organisation_id,
-            credential_id=claims.credential_id,
-            secret_id=claims.secret_id,
-            scopes=claims.scopes & held,
-            expires_at=claims.expires_at,
-            raw=claims.raw,
-        )
+        held = state.allowed_scope_set
+        if not claims.scopes <= held:
+            claims = replace(claims, scopes=claims.scopes & held)
+        return ActiveToken(claims=claims, credential=state)
+
+    def _verified_claims(self, token: str) -> AccessTokenClaims | None:
+        """Signature and claims check, memoised per token: a partner re-using its token does not
+        pay for the signature again. A cached entry still needs its key to be published and its
+        `exp` (with leeway) to be ahead; everything that can change is checked by the caller."""
+        now = time.time()
+        cached = self._verified.get(token)
+        if cached is not None:
+            if (
+                cached.expires_at + VERIFICATION_LEEWAY.total_seconds() > now
+                and self.key_ring.by_kid(cached.key_id) is not None
+            ):
+                return cached
+            del self._verified[token]
+            return None
+        try:
+            claims = verify_access_token(
+                token,
+                key_ring=self.key_ring,
+                issuer=self.settings.issuer,
+                audience=self.settings.audience,
+            )
+        except InvalidAccessToken:
+            return None
+        self._verified[token] = claims
+        if len(self._verified) > VERIFIED_TOKEN_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return claims
 
     async def introspect(self, token: str, client: AuthenticatedClient) -> dict[str, object]:
         """RFC 7662 §2.2: details only for the caller's own, currently valid token (IN-01..04)."""

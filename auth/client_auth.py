@@ -91,6 +91,8 @@ def presented_client(headers: Mapping[str, str], form: Mapping[str, str]) -> Pre
         raise InvalidRequest("client_id in the body does not match the Authorization header.")
     if not client.client_id or len(client.client_id) > MAX_CREDENTIAL_LENGTH:
         raise InvalidClient
+    if not client.client_id.isprintable():
+        raise InvalidClient  # control characters never occur in a client ID
     if len(client.client_secret) > MAX_CREDENTIAL_LENGTH:
         raise InvalidClient
     return client

@@ -46,6 +46,7 @@ class CredentialState:
     organisation_id: UUID
     client_id: str
     name: str
+    organisation_name: str
     access_level: AccessLevel
     stored_scopes: tuple[str, ...]
     ip_allowlist: tuple[Network, ...]
@@ -66,10 +67,19 @@ class CredentialState:
         return not self.revoked and (self.expires_at is None or self.expires_at > now)
 
     def allowed_scopes(self) -> list[str]:
-        """FULL reads the catalogue at the time of use, so later scopes reach it."""
+        """FULL reads the catalogue (fixed for the life of a process, so later scopes reach it
+        with the next deployment); FINE_GRAINED its own list. A copy: callers may keep it."""
+        return list(self._allowed)
+
+    @cached_property
+    def _allowed(self) -> tuple[str, ...]:
         if self.access_level is AccessLevel.FULL:
-            return in_catalogue_order(SCOPE_NAMES)
-        return in_catalogue_order(self.stored_scopes)
+            return tuple(in_catalogue_order(SCOPE_NAMES))
+        return tuple(in_catalogue_order(self.stored_scopes))
+
+    @cached_property
+    def allowed_scope_set(self) -> frozenset[str]:
+        return frozenset(self._allowed)
 
     def admits_address(self, address: str | None) -> bool:
         if not self.ip_allowlist:
@@ -156,7 +166,7 @@ class CredentialDirectory:
     async def _load(
         self, credential_id: UUID, *, now: datetime, monotonic_now: float
     ) -> CredentialState | None:
-        credential = await Credential.get_or_none(id=credential_id)
+        credential = await Credential.get_or_none(id=credential_id).select_related("organisation")
         if credential is None:
             return None
         secrets = await CredentialSecret.filter(
@@ -167,6 +177,7 @@ class CredentialDirectory:
         state = CredentialState(
             id=credential.id,
             organisation_id=credential.organisation_id,  # type: ignore[attr-defined]
+            organisation_name=credential.organisation.name,
             client_id=credential.client_id,
             name=credential.name,
             access_level=credential.access_level,

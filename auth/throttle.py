@@ -25,6 +25,19 @@ from redis.exceptions import RedisError
 logger = logging.getLogger("partner_api.throttle")
 
 
+@dataclass(frozen=True)
+class Usage:
+    """A key's standing in its current window, for `RateLimit-*` response headers."""
+
+    limit: int
+    remaining: int
+    reset_seconds: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.remaining < 0
+
+
 class WindowCounter(Protocol):
     async def retry_after(self, key: str) -> int:
         """Seconds until `key` may act again; 0 when it is under its limit."""
@@ -35,6 +48,10 @@ class WindowCounter(Protocol):
         ...
 
     async def reset(self, key: str) -> None: ...
+
+    async def hit(self, key: str) -> Usage:
+        """Count one use and report the key's standing (remaining < 0: over the limit)."""
+        ...
 
 
 @dataclass
@@ -86,6 +103,15 @@ class InMemoryWindowCounter:
     async def reset(self, key: str) -> None:
         self._windows.pop(key, None)
 
+    async def hit(self, key: str) -> Usage:
+        await self.record(key)
+        window = self._windows[key]
+        return Usage(
+            limit=self._limit,
+            remaining=self._limit - window.count,
+            reset_seconds=self._wait(window),
+        )
+
     def _evict(self) -> None:
         """Bound memory under a flood of distinct keys: drop ended windows, then the oldest."""
         now = self._monotonic()
@@ -118,7 +144,8 @@ class RedisWindowCounter:
             return 0
         return max(1, math.ceil(int(ttl_ms) / 1000)) if int(ttl_ms) > 0 else 1
 
-    async def record(self, key: str) -> int:
+    async def _increment(self, key: str) -> tuple[int, int] | None:
+        """(count, seconds left in the window), or None when Redis is unreachable."""
         try:
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.incr(self._prefix + key)
@@ -127,10 +154,21 @@ class RedisWindowCounter:
                 count, _, ttl_ms = await pipe.execute()
         except RedisError as error:
             logger.error("rate-limit store unavailable, not throttling: %s", type(error).__name__)
+            return None
+        return int(count), max(1, math.ceil(int(ttl_ms) / 1000)) if int(ttl_ms) > 0 else 1
+
+    async def record(self, key: str) -> int:
+        counted = await self._increment(key)
+        if counted is None or counted[0] <= self._limit:
             return 0
-        if int(count) <= self._limit:
-            return 0
-        return max(1, math.ceil(int(ttl_ms) / 1000)) if int(ttl_ms) > 0 else 1
+        return counted[1]
+
+    async def hit(self, key: str) -> Usage:
+        counted = await self._increment(key)
+        if counted is None:
+            return Usage(limit=self._limit, remaining=self._limit, reset_seconds=self._window)
+        count, reset = counted
+        return Usage(limit=self._limit, remaining=self._limit - count, reset_seconds=reset)
 
     async def reset(self, key: str) -> None:
         try:

@@ -1,5 +1,6 @@
-"""The baseline for the benchmarks: a bare Starlette endpoint doing the unavoidable minimum of a
-token endpoint (parse the form body, answer JSON of the same size), served by the same uvicorn."""
+"""The baseline for the benchmarks: bare Starlette endpoints doing the unavoidable minimum — a
+token endpoint that parses the form body, and a `GET /partner/v1/me` — each answering JSON of the
+same size as ours, served by the same uvicorn."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from starlette.routing import Route
 # Same length as a real token response (the benchmark passes it in, measured from a real one).
 RESPONSE_BYTES = int(os.environ.get("BARE_RESPONSE_BYTES", "800"))
 _FILLER = "x" * max(0, RESPONSE_BYTES - len('{"access_token":"","token_type":"Bearer"}'))
+_ME_FILLER = "x" * max(0, RESPONSE_BYTES - len('{"filler":""}'))
 
 
 async def token(request: Request) -> JSONResponse:
@@ -26,7 +28,7 @@ async def token(request: Request) -> JSONResponse:
 
 
 async def me(request: Request) -> JSONResponse:
-    return JSONResponse({"filler": _FILLER})
+    return JSONResponse({"filler": _ME_FILLER})
 
 
 app = Starlette(

@@ -5,16 +5,23 @@ from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
 from models.oauth import ChangeEvent, RevokedToken, SigningKey
 from models.organisation import Organisation
+from models.ticketing import Barcode, Event, IdempotentResponse, Order, OrderLine, Product
 
 __all__ = [
     "AdminSession",
     "AdminUser",
     "AuditEvent",
+    "Barcode",
     "ChangeEvent",
     "Credential",
     "CredentialSecret",
+    "Event",
+    "IdempotentResponse",
     "Membership",
+    "Order",
+    "OrderLine",
     "Organisation",
+    "Product",
     "RevokedToken",
     "SigningKey",
 ]

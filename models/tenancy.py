@@ -13,6 +13,7 @@ from tortoise.queryset import QuerySet
 
 from models.audit import AuditEvent
 from models.credential import Credential
+from models.ticketing import Event, Order, Product
 
 
 def parse_id(value: str) -> UUID | None:
@@ -31,6 +32,28 @@ class TenantScope:
 
     def audit_events(self) -> QuerySet[AuditEvent]:
         return AuditEvent.filter(organisation_id=self.organisation_id)
+
+    def events(self) -> QuerySet[Event]:
+        return Event.filter(organisation_id=self.organisation_id)
+
+    def products(self) -> QuerySet[Product]:
+        return Product.filter(organisation_id=self.organisation_id)
+
+    def orders(self) -> QuerySet[Order]:
+        return Order.filter(organisation_id=self.organisation_id)
+
+    async def event(self, event_id: str) -> Event | None:
+        parsed = parse_id(event_id)
+        return None if parsed is None else await self.events().filter(id=parsed).first()
+
+    async def order(self, order_id: str, *, for_update: bool = False) -> Order | None:
+        parsed = parse_id(order_id)
+        if parsed is None:
+            return None
+        query = self.orders().filter(id=parsed)
+        if for_update:
+            query = query.select_for_update()
+        return await query.first()
 
     async def credential(
         self, credential_id: str, *, for_update: bool = False

@@ -11,19 +11,23 @@ from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from auth.authorization_server import AuthorizationServer
 from auth.keyed_hash import KeyedHasher
+from auth.resource_server import ResourceServer
 from auth.sessions import SessionAuthenticator
 from auth.throttle import counter_factory
 from partner_api import log_redaction
 from partner_api.database import database_is_reachable, ensure_sqlite_directory, tortoise_config
+from partner_api.docs_page import documentation_routes
 from partner_api.graphql_endpoint import AdminGraphQL
 from partner_api.oauth_http import OAuthEndpoints
+from partner_api.partner_http import PartnerApi
 from partner_api.services import Services
 from partner_api.settings import Settings
 from schema.root import build_schema
@@ -52,6 +56,11 @@ def build_services(settings: Settings) -> Services:
             window_seconds=window,
         ),
         authorization_server=AuthorizationServer(settings, hasher, counters),
+        partner_rate_limit=counters(
+            name="partner-api-rate",
+            limit=settings.partner_rate_limit_per_minute,
+            window_seconds=60,
+        ),
         redis=redis,
     )
 
@@ -65,6 +74,17 @@ async def _housekeeping(server: AuthorizationServer) -> None:
             await server.housekeeping()
         except Exception:
             logger.exception("housekeeping failed; retrying")
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    """Unknown paths and wrong methods answer in the one JSON error shape, not plain text."""
+    assert isinstance(error, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "invalid_request")
+    return JSONResponse(
+        {"error": code, "error_description": error.detail},
+        status_code=error.status_code,
+        headers={**(error.headers or {}), "Cache-Control": "no-store"},
+    )
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -116,13 +136,20 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
                     await services.redis.aclose()
 
     app = Starlette(
+        # The partners' hot paths first: Starlette tries routes in order.
         routes=[
-            Route("/graphql", AdminGraphQL(schema, services), methods=["GET", "POST"]),
+            *PartnerApi(
+                ResourceServer(server, trusted_proxies=settings.trusted_proxies),
+                services.partner_rate_limit,
+            ).routes(),
             *OAuthEndpoints(server, settings).routes(),
+            Route("/graphql", AdminGraphQL(schema, services), methods=["GET", "POST"]),
+            *documentation_routes(settings),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
     )
     app.state.services = services
     return app

@@ -144,6 +144,8 @@ async def _seed_demo(settings: Settings, reset: bool) -> str:
         return "\n".join(
             [
                 "Demo data created.",
+                f"  Ticketing: {login.ticketing.events} events, {login.ticketing.products} "
+                f"products, {login.ticketing.orders} orders, {login.ticketing.barcodes} barcodes",
                 f"  Admin login (GraphiQL at {settings.issuer}/graphql): "
                 f"{login.email} / {login.password}",
                 f"  Demo credential 'Box office sync': client_id={login.client_id}",

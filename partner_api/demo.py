@@ -1,7 +1,9 @@
-"""The demo data set: one organisation, its owner and a developer, and three credentials.
+"""The demo data set: one organisation, its owner and a developer, three credentials, and the
+ticketing data the Partner API serves (partner_api/demo_ticketing.py).
 
 Seeded on the embedded default so a new user can try the whole flow; the owner's password and one
-credential's secret are printed once, at seeding, and never stored in clear.
+credential's secret are printed once, at seeding, and never stored in clear. Everything is created
+in one transaction: a failure leaves no half-seeded organisation behind.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+
+from tortoise.transactions import in_transaction
 
 from auth.identity import AdminIdentity
 from auth.keyed_hash import KeyedHasher
@@ -25,6 +29,7 @@ from partner_api.credentials import (
     regenerate_secret,
     revoke_credential,
 )
+from partner_api.demo_ticketing import TicketingSummary, seed_ticketing
 
 DEMO_ORGANISATION = "Demo Events Ltd"
 DEMO_OWNER = "owner@demo.example"
@@ -37,6 +42,7 @@ class DemoLogin:
     password: str
     client_id: str
     client_secret: str
+    ticketing: TicketingSummary
 
 
 async def demo_exists() -> bool:
@@ -44,6 +50,11 @@ async def demo_exists() -> bool:
 
 
 async def seed_demo(hasher: KeyedHasher) -> DemoLogin:
+    async with in_transaction():
+        return await _seed_demo(hasher)
+
+
+async def _seed_demo(hasher: KeyedHasher) -> DemoLogin:
     owner_password = secrets.token_urlsafe(12)
     owner = await create_admin(
         email=DEMO_OWNER,
@@ -110,11 +121,15 @@ async def seed_demo(hasher: KeyedHasher) -> DemoLogin:
         now=now,
     )
     await revoke_credential(scope, actor, str(old.credential.id), "Contract ended", now=now)
+    ticketing = await seed_ticketing(
+        owner.organisation.id, now=now, partner_credential_id=box_office.credential.id
+    )
     return DemoLogin(
         email=DEMO_OWNER,
         password=owner_password,
         client_id=box_office.credential.client_id,
         client_secret=box_office.secret_value,
+        ticketing=ticketing,
     )
 
 

@@ -21,4 +21,5 @@ class Services:
     login_failures_by_account: WindowCounter
     login_failures_by_address: WindowCounter
     authorization_server: AuthorizationServer
+    partner_rate_limit: WindowCounter
     redis: Redis | None = None

@@ -61,6 +61,7 @@ class Settings:
     token_quota_per_minute: int = 600
     change_feed_poll_milliseconds: int = 250
     token_reuse_seconds: int = 1
+    partner_rate_limit_per_minute: int = 1200
     last_used_write_interval_seconds: int = 60
 
     @property
@@ -153,6 +154,9 @@ class Settings:
                 "PARTNER_API_TOKEN_FAILURE_WINDOW_SECONDS", 5 * 60, 1
             ),
             token_quota_per_minute=reader.integer("PARTNER_API_TOKEN_QUOTA_PER_MINUTE", 600, 1),
+            partner_rate_limit_per_minute=reader.integer(
+                "PARTNER_API_RATE_LIMIT_PER_MINUTE", 1200, 1
+            ),
             token_reuse_seconds=reader.integer("PARTNER_API_TOKEN_REUSE_SECONDS", 1, 0, maximum=60),
             change_feed_poll_milliseconds=reader.integer(
                 "PARTNER_API_CHANGE_FEED_POLL_MILLISECONDS", 250, 10, maximum=250

@@ -7,8 +7,6 @@ with the id breaking ties, so pages never skip or repeat rows while new ones are
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -19,6 +17,8 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from partner_api import cursors
+from partner_api.cursors import encode_cursor
 from schema.errors import BadUserInput
 
 NodeT = TypeVar("NodeT")
@@ -53,20 +53,10 @@ class Connection(Generic[NodeT]):
         return await self.count_query()
 
 
-def encode_cursor(moment: datetime, row_id: UUID) -> str:
-    raw = f"{moment.isoformat()}|{row_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        moment, _, row_id = base64.urlsafe_b64decode(padded).decode("utf-8").partition("|")
-        parsed = datetime.fromisoformat(moment)
-        if parsed.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return parsed, UUID(row_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return cursors.decode_cursor(cursor)
+    except cursors.InvalidCursor:
         raise BadUserInput("Invalid cursor: pass an endCursor from a previous page.") from None
 
 

@@ -272,7 +272,8 @@ async def test_te15_requests_oauthlib_backend_application_client_gets_a_token(
     token, recorded = await asyncio.to_thread(_oauthlib_fetch, live_server, live_server.full)
 
     assert token["token_type"] == "Bearer"
-    assert token["expires_in"] == 900
+    # 900 s, or a second less when the token was reused within the 1 s reuse window.
+    assert 899 <= token["expires_in"] <= 900
     assert isinstance(token["access_token"], str)
     assert token["scope"] == ALL_SCOPES  # oauthlib splits the scope string into a list
     assert "refresh_token" not in token
@@ -393,7 +394,8 @@ async def test_te08_te09_authlib_fetches_a_token(live_server: LiveServer, method
     token = await asyncio.to_thread(fetch)
 
     assert token["token_type"] == "Bearer"
-    assert token["expires_in"] == 900
+    # 900 s, or a second less when the token was reused within the 1 s reuse window.
+    assert 899 <= token["expires_in"] <= 900
     assert token["scope"] == " ".join(ALL_SCOPES)
     assert "refresh_token" not in token
     assert _unverified_claims(token["access_token"])["client_id"] == live_server.full.client_id

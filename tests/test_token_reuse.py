@@ -150,6 +150,7 @@ def test_the_window_ends_after_its_length() -> None:
         organisation_id=uuid4(),
         client_id="pcl_x",
         name="x",
+        organisation_name="Acme",
         access_level=AccessLevel.FULL,
         stored_scopes=(),
         ip_allowlist=(),

@@ -1,0 +1,131 @@
+"""Resource-server verification for the Partner API, as one piece any Starlette service of the
+platform can reuse: `await resource_server.authenticate(request)` gives the verified caller or
+raises a `BearerError` that `bearer_error_response` turns into the RFC 6750 §3 answer.
+
+- The token only from `Authorization: Bearer` (RS-08); a token in the query string is refused.
+- Signature against our own key ring only, algorithm allowlist, `typ`, exact `iss`, `aud`, `exp`
+  with small leeway (RS-01..05; auth/access_tokens.py), memoised per token so a partner re-using
+  its token does not pay for the signature on every call.
+- Revocation, credential state, the secret's life and re-scoping checked on every call, in memory
+  (RS-10; AuthorizationServer.active_token).
+- The credential's IP allowlist (TE-22) and, per endpoint, the scope (RS-06).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+from uuid import UUID
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from auth.access_tokens import AccessTokenClaims
+from auth.authorization_server import AuthorizationServer
+from auth.credential_directory import CredentialState
+from partner_api.client_address import Network, client_address
+
+REALM = "partner-api"
+
+
+class BearerError(Exception):
+    status_code: ClassVar[int] = 401
+    error: ClassVar[str] = "invalid_token"
+
+    def __init__(self, description: str, *, scope: str | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.scope = scope
+
+    def challenge(self) -> str:
+        parts = [f'Bearer realm="{REALM}"', f'error="{self.error}"']
+        parts.append(f'error_description="{self.description}"')
+        if self.scope:
+            parts.append(f'scope="{self.scope}"')
+        return ", ".join(parts)
+
+
+class MissingToken(BearerError):
+    """RFC 6750 §3.1: a request without any credentials gets a challenge without error code."""
+
+    error = "missing_token"
+
+    def challenge(self) -> str:
+        return f'Bearer realm="{REALM}"'
+
+
+class InvalidToken(BearerError):
+    error = "invalid_token"
+
+
+class InsufficientScope(BearerError):
+    status_code = 403
+    error = "insufficient_scope"
+
+
+class InvalidBearerRequest(BearerError):
+    status_code = 400
+    error = "invalid_request"
+
+
+def bearer_error_response(error: BearerError) -> JSONResponse:
+    body = {"error": error.error, "error_description": error.description}
+    if error.scope:
+        body["scope"] = error.scope
+    return JSONResponse(
+        body,
+        status_code=error.status_code,
+        headers={"WWW-Authenticate": error.challenge(), "Cache-Control": "no-store"},
+    )
+
+
+@dataclass(frozen=True)
+class Partner:
+    """The verified caller of a Partner API request."""
+
+    claims: AccessTokenClaims
+    credential: CredentialState
+
+    @property
+    def organisation_id(self) -> UUID:
+        return self.credential.organisation_id
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return self.claims.scopes
+
+
+class ResourceServer:
+    def __init__(
+        self, authorization_server: AuthorizationServer, *, trusted_proxies: Sequence[Network]
+    ) -> None:
+        self._server = authorization_server
+        self._trusted_proxies = trusted_proxies
+
+    async def authenticate(self, request: Request, *, scope: str | None = None) -> Partner:
+        if b"access_token=" in request.scope.get("query_string", b""):
+            raise InvalidBearerRequest("Send the access token in the Authorization header only.")
+        header = request.headers.get("authorization")
+        if header is None:
+            raise MissingToken("An access token is required.")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise InvalidToken("Send the access token as: Authorization: Bearer <token>.")
+        active = await self._server.active_token(token)
+        if active is None:
+            raise InvalidToken("The access token is invalid, expired or revoked.")
+        if active.credential.ip_allowlist and not active.credential.admits_address(
+            client_address(request, self._trusted_proxies)
+        ):
+            raise InvalidToken("The access token is invalid, expired or revoked.")
+        partner = Partner(claims=active.claims, credential=active.credential)
+        self.require_scope(partner, scope)
+        return partner
+
+    @staticmethod
+    def require_scope(partner: Partner, scope: str | None) -> None:
+        """RS-06: 403 insufficient_scope naming the scope the call needs."""
+        if scope is not None and scope not in partner.scopes:
+            raise InsufficientScope(f"This call needs the {scope} scope.", scope=scope)

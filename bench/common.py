@@ -1,0 +1,209 @@
+"""What the benchmarks share: seeding credentials, a throw-away database, uvicorn and wrk runs.
+
+Every benchmark compares our endpoint with bench/bare_app.py on identical uvicorn settings (one
+worker, uvloop, httptools, access log off), driven by the same wrk load, in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+from tortoise import Tortoise
+
+ROOT = Path(__file__).resolve().parent.parent
+# Ahead of bench/ itself, so `partner_api` is the package and not bench/partner_api.py.
+sys.path.insert(0, str(ROOT))
+
+from auth.keyed_hash import KeyedHasher  # noqa: E402
+from auth.signing_keys import rotate_signing_key  # noqa: E402
+from auth.tokens import new_client_id, new_client_secret  # noqa: E402
+from models.credential import Credential, CredentialSecret  # noqa: E402
+from models.enums import AccessLevel  # noqa: E402
+from models.organisation import Organisation  # noqa: E402
+from partner_api.clock import utcnow  # noqa: E402
+from partner_api.database import apply_migrations, tortoise_config  # noqa: E402
+
+PEPPER = "bench-pepper-" + "p" * 40
+KEK = "bench-key-encryption-key-" + "k" * 30
+POOL = 16  # credentials the load cycles through
+
+
+@dataclass(frozen=True)
+class Result:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def seed(database_url: str, count: int, algorithm: str) -> list[tuple[str, str]]:
+    """`count` credentials (FULL), returning (client_id, secret) for the first POOL of them."""
+    await apply_migrations(database_url)
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        hasher = KeyedHasher((PEPPER.encode(),))
+        organisation = await Organisation.create(name=f"Bench {secrets.token_hex(3)}")
+        pool: list[tuple[str, str]] = []
+        batch = 2000
+        for start in range(0, count, batch):
+            credentials, secrets_rows = [], []
+            for index in range(start, min(count, start + batch)):
+                credential = Credential(
+                    organisation_id=organisation.id,
+                    name=f"Integration {index}",
+                    contact_email="ops@partner.example",
+                    client_id=new_client_id(),
+                    access_level=AccessLevel.FULL,
+                    scopes=[],
+                    ip_allowlist=[],
+                )
+                new = new_client_secret()
+                credentials.append(credential)
+                secrets_rows.append((credential, new))
+                if len(pool) < POOL:
+                    pool.append((credential.client_id, new.value))
+            await Credential.bulk_create(credentials)
+            await CredentialSecret.bulk_create(
+                [
+                    CredentialSecret(
+                        credential_id=credential.id,
+                        lookup_id=new.lookup_id,
+                        secret_hash=hasher.hash(new.value),
+                        hint=new.hint,
+                    )
+                    for credential, new in secrets_rows
+                ]
+            )
+        await rotate_signing_key(algorithm=algorithm, key_encryption_key=KEK.encode(), now=utcnow())
+        return pool
+    finally:
+        await Tortoise.close_connections()
+
+
+def server_env(database_url: str, directory: Path, algorithm: str) -> dict[str, str]:
+    """The environment our app runs with in every benchmark; each adds its own knobs."""
+    return {
+        "DATABASE_URL": database_url,
+        "PARTNER_API_SECRET_PEPPER": PEPPER,
+        "PARTNER_API_KEY_ENCRYPTION_KEY": KEK,
+        "PARTNER_API_DATA_DIR": str(directory),
+        "PARTNER_API_SIGNING_ALGORITHM": algorithm,
+    }
+
+
+@contextmanager
+def uvicorn(app: str, port: int, env: dict[str, str], app_dir: Path) -> Iterator[None]:
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", app,
+            "--app-dir", str(app_dir),
+            "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "1", "--no-access-log", "--log-level", "warning",
+            "--loop", "uvloop", "--http", "httptools",
+        ],
+        env={**os.environ, **env},
+        cwd=ROOT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(port: int, script: Path, *, seconds: int, connections: int) -> Result:
+    output = subprocess.run(
+        [
+            "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
+            "-s", str(script), f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    return Result(rps, p50, p99, int(errors.group(1)) if errors else 0)
+
+
+def compare(
+    bare_port: int, ours_port: int, script: Path, *, seconds: int, rounds: int, connections: int
+) -> tuple[Result, Result]:
+    """Warm both apps up, then alternate them `rounds` times; the best run of each."""
+    for port in (bare_port, ours_port):
+        run_wrk(port, script, seconds=2, connections=connections)
+    bare_runs: list[Result] = []
+    our_runs: list[Result] = []
+    for _ in range(rounds):  # alternate, so drift hits both alike
+        for port, runs in ((bare_port, bare_runs), (ours_port, our_runs)):
+            runs.append(run_wrk(port, script, seconds=seconds, connections=connections))
+    return best(bare_runs), best(our_runs)
+
+
+def best(runs: list[Result]) -> Result:
+    return max(runs, key=lambda run: run.requests_per_second)
+
+
+@contextmanager
+def database(kind: str, directory: Path) -> Iterator[str]:
+    """A fresh database URL: an SQLite file in `directory`, or a PostgreSQL database on
+    127.0.0.1:5432 that is dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite://{directory}/bench.sqlite3"
+        return
+    name = f"pa_bench_{secrets.token_hex(4)}"
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+    async def execute(sql: str) -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgres://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def table_row(label: str, bare: Result, ours: Result) -> str:
+    """One markdown row: `label | bare req/s | ours req/s | ratio | bare p50/p99 | ours p50/p99`."""
+    return (
+        f"| {label} | {bare.requests_per_second:,.0f} | {ours.requests_per_second:,.0f} | "
+        f"{ours.requests_per_second / bare.requests_per_second:.2f} | "
+        f"{bare.p50_ms:.2f} / {bare.p99_ms:.2f} | {ours.p50_ms:.2f} / {ours.p99_ms:.2f} |"
+    )
