@@ -23,6 +23,7 @@ from auth.resource_server import ResourceServer
 from auth.sessions import SessionAuthenticator
 from auth.throttle import counter_factory
 from partner_api import log_redaction
+from partner_api.admin_page import admin_page_routes
 from partner_api.database import database_is_reachable, ensure_sqlite_directory, tortoise_config
 from partner_api.docs_page import documentation_routes
 from partner_api.graphql_endpoint import AdminGraphQL
@@ -145,6 +146,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             *OAuthEndpoints(server, settings).routes(),
             Route("/graphql", AdminGraphQL(schema, services), methods=["GET", "POST"]),
             *documentation_routes(settings),
+            *admin_page_routes(settings),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],

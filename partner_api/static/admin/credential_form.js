@@ -1,0 +1,289 @@
+// The credential fields shared by the create and edit dialogs: name, contact e-mail, access
+// level with the scope catalogue, optional expiry and IP allowlist. Validates as the user types
+// (the submit button stays disabled until valid) and places the server's ValidationError at its
+// field.
+
+import { dateInputValue, endOfDay } from "./format.js";
+import { h, uid } from "./dom.js";
+
+const NAME_MAX = 100;
+// The same pragmatic rule the server applies (partner_api/validation.py).
+const EMAIL = /^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$/;
+
+function field({ id, label, hint, control, errorSlot }) {
+  const hintId = `${id}-hint`;
+  const describedBy = [hint ? hintId : null, errorSlot.id].filter(Boolean).join(" ");
+  control.setAttribute("aria-describedby", describedBy);
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id, class: "field-label", text: label }),
+    hint ? h("p", { id: hintId, class: "field-hint", text: hint }) : null,
+    control,
+    errorSlot,
+  );
+}
+
+function errorSlot(id) {
+  return h("p", { id: `${id}-error`, class: "field-error", hidden: true });
+}
+
+function parseAllowlist(text) {
+  return text.split(/[\s,]+/).map((entry) => entry.trim()).filter(Boolean);
+}
+
+function sameList(a, b) {
+  return a.length === b.length && a.every((value, index) => value === b[index]);
+}
+
+/**
+ * Build the fields. `scopes` is partnerApi.scopes; `initial` a credential when editing.
+ * Returns { element, isValid, values, changes, showError, clearErrors, onInput }.
+ */
+export function credentialForm({ scopes, initial = null }) {
+  const listeners = [];
+  const touched = new Set();
+  const base = uid("credential");
+  const ids = {
+    name: `${base}-name`,
+    contactEmail: `${base}-email`,
+    accessLevel: `${base}-access`,
+    scopes: `${base}-scopes`,
+    expiresAt: `${base}-expiry`,
+    ipAllowlist: `${base}-ips`,
+  };
+  const errors = Object.fromEntries(Object.entries(ids).map(([key, id]) => [key, errorSlot(id)]));
+
+  const name = h("input", {
+    id: ids.name, name: "name", type: "text", required: true, maxlength: NAME_MAX, autocomplete: "off",
+    value: initial ? initial.name : "",
+  });
+  const email = h("input", {
+    id: ids.contactEmail, name: "contactEmail", type: "email", required: true, autocomplete: "email",
+    value: initial ? initial.contactEmail : "",
+  });
+
+  const levelName = `${base}-level`;
+  const initialLevel = initial ? initial.accessLevel : "FULL";
+  const levelOption = (value, label, description) => {
+    const id = `${ids.accessLevel}-${value.toLowerCase()}`;
+    return h(
+      "div",
+      { class: "choice" },
+      h("input", { id, type: "radio", name: levelName, value, checked: value === initialLevel }),
+      h(
+        "label",
+        { for: id },
+        h("span", { class: "choice-title", text: label }),
+        h("span", { class: "choice-text", text: description }),
+      ),
+    );
+  };
+  const levels = h(
+    "fieldset",
+    { class: "fieldset", id: ids.accessLevel, "aria-describedby": errors.accessLevel.id },
+    h("legend", { class: "field-label", text: "Access level" }),
+    levelOption("FULL", "Full", "Every Partner API scope, including scopes added later."),
+    levelOption("FINE_GRAINED", "Fine-grained", "Only the scopes you choose below."),
+    errors.accessLevel,
+  );
+
+  const initialScopes = new Set(initial && initial.accessLevel === "FINE_GRAINED" ? initial.scopes : []);
+  const scopeBoxes = scopes.map((scope, index) => {
+    const id = `${ids.scopes}-${index}`;
+    const box = h("input", { id, type: "checkbox", name: "scopes", value: scope.name, checked: initialScopes.has(scope.name) });
+    return {
+      box,
+      element: h(
+        "div",
+        { class: "choice" },
+        box,
+        h(
+          "label",
+          { for: id },
+          h("code", { class: "choice-title", text: scope.name }),
+          h("span", { class: "choice-text", text: scope.description }),
+        ),
+      ),
+    };
+  });
+  const scopeSet = h(
+    "fieldset",
+    { class: "fieldset scopes", id: ids.scopes, "aria-describedby": errors.scopes.id },
+    h("legend", { class: "field-label", text: "Scopes" }),
+    h("p", { class: "field-hint", text: "Grant only what the integration needs." }),
+    scopeBoxes.map((item) => item.element),
+    errors.scopes,
+  );
+
+  const initialExpiry = initial ? dateInputValue(initial.expiresAt) : "";
+  const expiry = h("input", {
+    id: ids.expiresAt, name: "expiresAt", type: "date", value: initialExpiry,
+    min: dateInputValue(new Date().toISOString()),
+  });
+  const initialAllowlist = initial ? initial.ipAllowlist : [];
+  const allowlist = h("textarea", {
+    id: ids.ipAllowlist, name: "ipAllowlist", rows: 3, spellcheck: "false", autocomplete: "off",
+    value: initialAllowlist.join("\n"),
+  });
+
+  const element = h(
+    "div",
+    { class: "credential-fields" },
+    field({ id: ids.name, label: "Name", hint: "What these credentials connect, e.g. “Box office sync”.", control: name, errorSlot: errors.name }),
+    field({ id: ids.contactEmail, label: "Contact e-mail", hint: "Who is responsible for this integration.", control: email, errorSlot: errors.contactEmail }),
+    levels,
+    scopeSet,
+    field({
+      id: ids.expiresAt,
+      label: "Expiry date (optional)",
+      hint: "The credentials stop working at the end of this day, in your time zone. Leave empty for no expiry.",
+      control: expiry,
+      errorSlot: errors.expiresAt,
+    }),
+    field({
+      id: ids.ipAllowlist,
+      label: "IP allowlist (optional)",
+      hint: "One IP address or CIDR network per line, e.g. 198.51.100.0/24. Leave empty to allow any address.",
+      control: allowlist,
+      errorSlot: errors.ipAllowlist,
+    }),
+  );
+
+  const level = () => element.querySelector(`input[name="${levelName}"]:checked`).value;
+  const chosenScopes = () => scopeBoxes.filter((item) => item.box.checked).map((item) => item.box.value);
+
+  function problems() {
+    const found = {};
+    const trimmed = name.value.trim();
+    if (trimmed.length === 0) {
+      found.name = "Enter a name.";
+    } else if (trimmed.length > NAME_MAX) {
+      found.name = `Use at most ${NAME_MAX} characters.`;
+    }
+    if (!EMAIL.test(email.value.trim())) {
+      found.contactEmail = "Enter a valid e-mail address, like it@partner.example.";
+    }
+    if (level() === "FINE_GRAINED" && chosenScopes().length === 0) {
+      found.scopes = "Choose at least one scope.";
+    }
+    if (expiry.value && expiry.value !== initialExpiry && new Date(endOfDay(expiry.value)) <= new Date()) {
+      found.expiresAt = "Choose a date in the future.";
+    }
+    return found;
+  }
+
+  function setError(key, message) {
+    const slot = errors[key];
+    const control = { name, contactEmail: email, expiresAt: expiry, ipAllowlist: allowlist }[key];
+    slot.textContent = message || "";
+    slot.hidden = !message;
+    if (control) {
+      control.setAttribute("aria-invalid", message ? "true" : "false");
+    }
+  }
+
+  function refresh() {
+    scopeSet.hidden = level() !== "FINE_GRAINED";
+    const found = problems();
+    for (const key of ["name", "contactEmail", "scopes", "expiresAt"]) {
+      if (touched.has(key)) {
+        setError(key, found[key]);
+      }
+    }
+    for (const listener of listeners) {
+      listener();
+    }
+  }
+
+  const touch = (key) => () => {
+    touched.add(key);
+    refresh();
+  };
+  name.addEventListener("input", refresh);
+  name.addEventListener("blur", touch("name"));
+  email.addEventListener("input", refresh);
+  email.addEventListener("blur", touch("contactEmail"));
+  expiry.addEventListener("input", touch("expiresAt"));
+  allowlist.addEventListener("input", () => setError("ipAllowlist", null));
+  levels.addEventListener("change", () => {
+    setError("accessLevel", null);
+    refresh();
+  });
+  scopeSet.addEventListener("change", touch("scopes"));
+  queueMicrotask(refresh);
+
+  /** Everything, for createCredential's input. */
+  function values() {
+    const result = { name: name.value.trim(), contactEmail: email.value.trim(), accessLevel: level() };
+    if (result.accessLevel === "FINE_GRAINED") {
+      result.scopes = chosenScopes();
+    }
+    if (expiry.value) {
+      result.expiresAt = endOfDay(expiry.value);
+    }
+    const entries = parseAllowlist(allowlist.value);
+    if (entries.length > 0) {
+      result.ipAllowlist = entries;
+    }
+    return result;
+  }
+
+  /** Only what differs from `initial`, for updateCredential's input (left-out fields stay). */
+  function changes() {
+    const result = {};
+    if (name.value.trim() !== initial.name) {
+      result.name = name.value.trim();
+    }
+    if (email.value.trim() !== initial.contactEmail) {
+      result.contactEmail = email.value.trim();
+    }
+    if (level() !== initial.accessLevel) {
+      result.accessLevel = level();
+    }
+    if (level() === "FINE_GRAINED") {
+      const chosen = chosenScopes();
+      if (level() !== initial.accessLevel || !sameList(chosen, initial.scopes)) {
+        result.scopes = chosen;
+      }
+    }
+    if (expiry.value !== initialExpiry) {
+      result.expiresAt = expiry.value ? endOfDay(expiry.value) : null;
+    }
+    const entries = parseAllowlist(allowlist.value);
+    if (!sameList(entries, initialAllowlist)) {
+      result.ipAllowlist = entries;
+    }
+    return result;
+  }
+
+  return {
+    element,
+    isValid: () => Object.keys(problems()).length === 0,
+    values,
+    changes,
+    /** A server ValidationError: message at its field, focus on it. False if the field is unknown. */
+    showError(key, message) {
+      if (!(key in errors)) {
+        return false;
+      }
+      touched.add(key);
+      setError(key, message);
+      const target = {
+        name, contactEmail: email, expiresAt: expiry, ipAllowlist: allowlist,
+        accessLevel: levels.querySelector("input:checked"),
+        scopes: scopeBoxes.length ? scopeBoxes[0].box : null,
+      }[key];
+      if (target) {
+        target.focus();
+      }
+      return true;
+    },
+    onInput(listener) {
+      listeners.push(listener);
+    },
+    focusFirst() {
+      name.focus();
+    },
+  };
+}

@@ -1,0 +1,212 @@
+// One credential: every field, its live secrets, its audit trail, and (for owners and admins)
+// the Edit access, Regenerate and Revoke actions.
+
+import { openEditDialog, openRegenerateDialog, openRevokeDialog } from "./actions.js";
+import { copyable } from "./clipboard.js";
+import { h } from "./dom.js";
+import { AUDIT_LABELS, FIELD_LABELS, auditValue, formatDateTime, lastUsed, minutesInWords } from "./format.js";
+import { statusBadge } from "./list.js";
+
+function fact(term, ...description) {
+  return [h("dt", { text: term }), h("dd", {}, ...description)];
+}
+
+function scopesFact(app, credential) {
+  const descriptions = new Map(app.partnerApi.scopes.map((scope) => [scope.name, scope.description]));
+  const level = credential.accessLevel === "FULL"
+    ? "Full access: every scope, including scopes added later."
+    : "Fine-grained: only these scopes.";
+  return h(
+    "div",
+    {},
+    h("p", { text: level }),
+    h(
+      "ul",
+      { class: "scope-list" },
+      credential.scopes.map((name) => h("li", {}, h("code", { text: name }), descriptions.has(name) ? ` — ${descriptions.get(name)}` : "")),
+    ),
+  );
+}
+
+function factsSection(app, credential) {
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "facts-title" },
+    h("h3", { id: "facts-title", text: "Details" }),
+    h(
+      "dl",
+      { class: "facts" },
+      fact("Client ID", copyable(credential.clientId, "Client ID")),
+      fact("Status", statusBadge(credential.status)),
+      fact("Contact e-mail", credential.contactEmail),
+      fact("Access", scopesFact(app, credential)),
+      fact("Created", formatDateTime(credential.createdAt), credential.createdBy ? ` by ${credential.createdBy.email}` : ""),
+      fact("Last used", lastUsed(credential.lastUsedAt)),
+      fact("Expires", credential.expiresAt ? formatDateTime(credential.expiresAt) : "Never"),
+      fact(
+        "IP allowlist",
+        credential.ipAllowlist.length === 0
+          ? "Any address"
+          : h("ul", { class: "plain-list" }, credential.ipAllowlist.map((entry) => h("li", {}, h("code", { text: entry })))),
+      ),
+      credential.revokedAt ? fact("Revoked", formatDateTime(credential.revokedAt)) : null,
+      credential.revokedAt ? fact("Reason", credential.revocationReason || "None given") : null,
+    ),
+  );
+}
+
+function secretsSection(credential) {
+  const rows = credential.secrets.map((secret, index) => h(
+    "tr",
+    {},
+    h("th", { scope: "row", "data-label": "Secret" }, h("code", { text: `••••${secret.hint}` }), h("span", { class: "cell-sub", text: index === 0 ? "Current" : "Previous (grace period)" })),
+    h("td", { "data-label": "Created" }, formatDateTime(secret.createdAt)),
+    h("td", { "data-label": "Expires" }, secret.expiresAt ? formatDateTime(secret.expiresAt) : "When replaced"),
+    h("td", { "data-label": "Last used", class: secret.lastUsedAt ? "" : "muted" }, lastUsed(secret.lastUsedAt)),
+  ));
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "secrets-title" },
+    h("h3", { id: "secrets-title", text: "Secrets" }),
+    h("p", { class: "muted", text: "Only the last four characters of a secret are kept for display; the secret itself is shown once, when it is created." }),
+    rows.length === 0
+      ? h("p", { text: "No live secrets: these credentials cannot be used." })
+      : h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          { class: "secrets" },
+          h("caption", { class: "visually-hidden", text: "Live secrets" }),
+          h("thead", {}, h("tr", {}, ["Secret", "Created", "Expires", "Last used"].map((title) => h("th", { scope: "col", text: title })))),
+          h("tbody", {}, rows),
+        ),
+      ),
+  );
+}
+
+function changesOf(event) {
+  const before = event.before || {};
+  const after = event.after || {};
+  if (event.action === "CREDENTIAL_UPDATED") {
+    return Object.keys(after).map((key) => `${FIELD_LABELS[key] || key}: ${auditValue(before[key])} → ${auditValue(after[key])}`);
+  }
+  if (event.action === "CREDENTIAL_SECRET_REGENERATED") {
+    const minutes = after.gracePeriodMinutes;
+    return [minutes ? `Grace period: ${minutesInWords(minutes)}` : "No grace period: the previous secret ended at once"];
+  }
+  if (event.action === "CREDENTIAL_REVOKED") {
+    return [`Reason: ${after.reason || "none given"}`];
+  }
+  if (event.action === "CREDENTIAL_CREATED") {
+    return [`Access: ${auditValue(after.accessLevel)}${after.scopes && after.scopes.length ? ` (${after.scopes.join(", ")})` : ""}`];
+  }
+  return Object.keys(after).map((key) => `${key}: ${auditValue(after[key])}`);
+}
+
+function auditItem(event) {
+  return h(
+    "li",
+    { class: "audit-event" },
+    h(
+      "div",
+      { class: "audit-head" },
+      h("span", { class: "audit-action", text: AUDIT_LABELS[event.action] || event.action }),
+      h("time", { datetime: event.occurredAt, text: formatDateTime(event.occurredAt) }),
+    ),
+    h("p", { class: "muted", text: `By ${event.actor.label}${event.ipAddress ? ` from ${event.ipAddress}` : ""}` }),
+    h("ul", { class: "audit-changes" }, changesOf(event).map((line) => h("li", { text: line }))),
+  );
+}
+
+function auditSection(app, credentialId, connection) {
+  const list = h("ol", { class: "audit" }, connection.edges.map((edge) => auditItem(edge.node)));
+  let cursor = connection.pageInfo.endCursor;
+  const more = h("button", { type: "button", class: "button button-small", text: "Show older events" });
+  more.hidden = !connection.pageInfo.hasNextPage;
+  more.addEventListener("click", async () => {
+    const page = await app.load(() => app.run("AuditEvents", { first: 20, after: cursor, credentialId }));
+    if (page === null) {
+      return;
+    }
+    list.append(...page.auditEvents.edges.map((edge) => auditItem(edge.node)));
+    cursor = page.auditEvents.pageInfo.endCursor;
+    more.hidden = !page.auditEvents.pageInfo.hasNextPage;
+  });
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "audit-title" },
+    h("h3", { id: "audit-title", text: "Audit trail" }),
+    connection.edges.length === 0 ? h("p", { class: "muted", text: "No events yet." }) : list,
+    more,
+  );
+}
+
+function actionBar(app, credential) {
+  if (!app.canManage() || credential.status === "REVOKED") {
+    return null;
+  }
+  const changed = (updated) => app.credentialChanged(updated);
+  return h(
+    "div",
+    { class: "detail-actions", role: "group", "aria-label": "Actions" },
+    h("button", {
+      type: "button", class: "button", text: "Edit access", "data-focus": "edit",
+      onclick: () => openEditDialog(app, credential, { onChanged: changed }),
+    }),
+    credential.status === "ACTIVE"
+      ? h("button", {
+        type: "button", class: "button", text: "Regenerate secret", "data-focus": "regenerate",
+        onclick: () => openRegenerateDialog(app, credential, { onChanged: changed }),
+      })
+      : null,
+    h("button", {
+      type: "button", class: "button button-danger", text: "Revoke", "data-focus": "revoke",
+      onclick: () => openRevokeDialog(app, credential, { onChanged: changed }),
+    }),
+  );
+}
+
+/** The detail view for the CredentialDetail query's data. */
+export function detailView(app, data) {
+  const back = h("a", { href: "partner-api", class: "back-link", text: "All credentials" });
+  back.addEventListener("click", (event) => {
+    if (event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+      event.preventDefault();
+      app.openList();
+    }
+  });
+  const credential = data.credential;
+  if (credential === null) {
+    return h(
+      "section",
+      { class: "detail" },
+      back,
+      h("h2", { id: "detail-title", text: "Credentials not found" }),
+      h("p", { text: "They do not exist, or they belong to another organisation." }),
+    );
+  }
+  const notice = credential.status === "REVOKED"
+    ? h("p", { class: "banner banner-neutral", text: "These credentials are revoked: they no longer work and cannot be changed." })
+    : credential.status === "EXPIRED"
+      ? h("p", { class: "banner banner-neutral", text: "These credentials have expired. Edit access to set a later expiry date." })
+      : null;
+  return h(
+    "section",
+    { class: "detail", "aria-labelledby": "detail-title", "data-credential-id": credential.id },
+    back,
+    h(
+      "div",
+      { class: "detail-header" },
+      h("div", { class: "detail-title" }, h("h2", { id: "detail-title", text: credential.name }), statusBadge(credential.status)),
+      actionBar(app, credential),
+    ),
+    notice,
+    h(
+      "div",
+      { class: "detail-grid" },
+      factsSection(app, credential),
+      h("div", { class: "detail-side" }, secretsSection(credential), auditSection(app, credential.id, data.auditEvents)),
+    ),
+  );
+}

@@ -1,0 +1,110 @@
+// Display formats: dates in the reader's locale and time zone, labels for enums.
+
+const DATE = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const TIME = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+export const STATUS_LABELS = { ACTIVE: "Active", EXPIRED: "Expired", REVOKED: "Revoked" };
+export const ROLE_LABELS = { OWNER: "Owner", ADMIN: "Admin", DEVELOPER: "Developer", VIEWER: "Viewer" };
+export const MANAGING_ROLES = new Set(["OWNER", "ADMIN"]);
+
+export const AUDIT_LABELS = {
+  ADMIN_LOGIN: "Admin logged in",
+  ADMIN_LOGIN_FAILED: "Failed admin login",
+  ADMIN_LOGOUT: "Admin logged out",
+  CREDENTIAL_CREATED: "Credentials created",
+  CREDENTIAL_SECRET_REGENERATED: "Secret regenerated",
+  CREDENTIAL_UPDATED: "Access changed",
+  CREDENTIAL_REVOKED: "Credentials revoked",
+  TOKEN_ISSUED: "Access tokens issued",
+  TOKEN_REFUSED: "Token requests refused",
+  TOKEN_REVOKED: "Access token revoked",
+};
+
+export const ACCESS_LABELS = { FULL: "Full", FINE_GRAINED: "Fine-grained" };
+
+export const FIELD_LABELS = {
+  name: "Name",
+  contactEmail: "Contact e-mail",
+  accessLevel: "Access level",
+  scopes: "Scopes",
+  expiresAt: "Expiry",
+  ipAllowlist: "IP allowlist",
+  reason: "Reason",
+  gracePeriodMinutes: "Grace period",
+  clientId: "Client ID",
+};
+
+export function formatDate(iso) {
+  return iso ? DATE.format(new Date(iso)) : "—";
+}
+
+export function formatDateTime(iso) {
+  return iso ? DATE_TIME.format(new Date(iso)) : "—";
+}
+
+export function formatTime(iso) {
+  return iso ? TIME.format(new Date(iso)) : "—";
+}
+
+export function lastUsed(iso) {
+  return iso ? formatDateTime(iso) : "Never used";
+}
+
+/** [access level, scope summary] for the list, e.g. ["Fine-grained", "2 scopes"]. */
+export function accessSummary(credential) {
+  if (credential.accessLevel === "FULL") {
+    return ["Full access", "All scopes"];
+  }
+  const count = credential.scopes.length;
+  return ["Fine-grained", `${count} ${count === 1 ? "scope" : "scopes"}`];
+}
+
+/** A grace period in minutes as words: "60 minutes" → "1 hour", 1440 → "24 hours". */
+export function minutesInWords(minutes) {
+  const plural = (count, unit) => `${count} ${unit}${count === 1 ? "" : "s"}`;
+  if (minutes % 1440 === 0 && minutes >= 2880) {
+    return plural(minutes / 1440, "day");
+  }
+  if (minutes % 60 === 0) {
+    return plural(minutes / 60, "hour");
+  }
+  return plural(minutes, "minute");
+}
+
+export function canManage(viewer) {
+  return MANAGING_ROLES.has(viewer.role);
+}
+
+/** yyyy-mm-dd of an instant in the reader's time zone (for <input type="date">). */
+export function dateInputValue(iso) {
+  if (!iso) {
+    return "";
+  }
+  const date = new Date(iso);
+  const pad = (value) => String(value).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** The end of a yyyy-mm-dd day in the reader's time zone, as an ISO instant (UTC). */
+export function endOfDay(value) {
+  const [year, month, day] = value.split("-").map(Number);
+  return new Date(year, month - 1, day, 23, 59, 59).toISOString();
+}
+
+/** An audit before/after value as short text. */
+export function auditValue(value) {
+  if (value === null || value === undefined) {
+    return "none";
+  }
+  if (typeof value === "string" && value in ACCESS_LABELS) {
+    return ACCESS_LABELS[value];
+  }
+  if (Array.isArray(value)) {
+    return value.length === 0 ? "none" : value.join(", ");
+  }
+  if (typeof value === "object") {
+    return JSON.stringify(value);
+  }
+  return String(value);
+}

@@ -1,0 +1,142 @@
+// The overview: the empty state, or the credentials table with a status filter and paging.
+
+import { copyable } from "./clipboard.js";
+import { h, uid } from "./dom.js";
+import { STATUS_LABELS, accessSummary, formatDate, formatTime, lastUsed } from "./format.js";
+
+export const PAGE_SIZE = 10;
+
+export function statusBadge(status) {
+  return h("span", { class: `badge badge-${status.toLowerCase()}`, text: STATUS_LABELS[status] || status });
+}
+
+function emptyState(app) {
+  const manage = app.canManage();
+  return h(
+    "section",
+    { class: "empty-state", "aria-labelledby": "empty-title" },
+    h("div", { class: "empty-icon", "aria-hidden": "true" }),
+    h("h2", { id: "empty-title", text: "No API credentials yet" }),
+    h("p", { text: "No API keys have been created yet, and no external system is connected through the Partner API." }),
+    manage
+      ? h("p", { text: "Create credentials to give a box office, CRM or other integration secure access to your organisation's data." })
+      : h("p", { class: "muted", text: "Ask an organisation owner or admin to create credentials." }),
+    manage
+      ? h("button", {
+        type: "button", class: "button button-primary button-large", text: "Create credentials",
+        onclick: (event) => app.openCreate(event.currentTarget),
+      })
+      : null,
+  );
+}
+
+function accessCell(credential) {
+  const [level, scopes] = accessSummary(credential);
+  return h("span", {}, h("span", { class: "nowrap", text: level }), h("span", { class: "cell-sub", text: scopes }));
+}
+
+function lastUsedCell(iso) {
+  if (!iso) {
+    return h("span", { class: "muted nowrap", text: lastUsed(iso) });
+  }
+  return h(
+    "time",
+    { datetime: iso, title: lastUsed(iso) },
+    h("span", { class: "nowrap", text: formatDate(iso) }),
+    h("span", { class: "cell-sub", text: formatTime(iso) }),
+  );
+}
+
+function row(app, credential) {
+  const link = h("a", { href: `?credential=${encodeURIComponent(credential.id)}`, class: "credential-link", text: credential.name });
+  link.addEventListener("click", (event) => {
+    if (event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+      event.preventDefault();
+      app.openDetail(credential.id);
+    }
+  });
+  return h(
+    "tr",
+    { "data-credential-id": credential.id },
+    h("th", { scope: "row", "data-label": "Name" }, link, h("span", { class: "cell-sub", text: credential.contactEmail })),
+    h("td", { "data-label": "Client ID" }, copyable(credential.clientId, `client ID of ${credential.name}`)),
+    h("td", { "data-label": "Access" }, accessCell(credential)),
+    h("td", { "data-label": "Created", class: "nowrap" }, h("time", { datetime: credential.createdAt, text: formatDate(credential.createdAt) })),
+    h("td", { "data-label": "Status", class: "nowrap" }, statusBadge(credential.status)),
+    h("td", { "data-label": "Last used" }, lastUsedCell(credential.lastUsedAt)),
+  );
+}
+
+function filter(app) {
+  const id = uid("status-filter");
+  const select = h(
+    "select",
+    { id, name: "status", "data-focus": "status-filter" },
+    h("option", { value: "", text: "All statuses" }),
+    Object.entries(STATUS_LABELS).map(([value, label]) => h("option", { value, text: label })),
+  );
+  select.value = app.list.status;
+  select.addEventListener("change", () => app.setStatusFilter(select.value));
+  return h("div", { class: "filter" }, h("label", { for: id, text: "Status" }), select);
+}
+
+function pager(app, connection) {
+  const { index } = app.list;
+  const shown = connection.edges.length;
+  const first = index * PAGE_SIZE + 1;
+  const range = shown === 0 ? "" : `${first}–${first + shown - 1} of ${connection.totalCount}`;
+  const previous = h("button", {
+    type: "button", class: "button button-small", text: "Previous", disabled: index === 0, "data-focus": "previous",
+    onclick: () => app.changePage(-1),
+  });
+  const next = h("button", {
+    type: "button", class: "button button-small", text: "Next", disabled: !connection.pageInfo.hasNextPage, "data-focus": "next",
+    onclick: () => app.changePage(1),
+  });
+  if (index === 0 && !connection.pageInfo.hasNextPage) {
+    return h("p", { class: "pager-summary muted", text: range });
+  }
+  return h(
+    "nav",
+    { class: "pager", "aria-label": "Pages of credentials" },
+    h("p", { class: "pager-summary", "aria-live": "polite", text: `Page ${index + 1} · ${range}` }),
+    h("div", { class: "pager-buttons" }, previous, next),
+  );
+}
+
+/** The list view for `connection` (a CredentialConnection of the current page and filter). */
+export function listView(app, connection) {
+  if (connection.totalCount === 0 && app.list.status === "" && app.list.index === 0) {
+    return emptyState(app);
+  }
+  const label = app.list.status ? `${STATUS_LABELS[app.list.status].toLowerCase()} ` : "";
+  const body = connection.edges.length === 0
+    ? h("p", { class: "no-results", text: `No ${label}credentials.` })
+    : h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "credentials" },
+        h("caption", { class: "visually-hidden", text: "API credentials" }),
+        h(
+          "thead",
+          {},
+          h("tr", {}, ["Name", "Client ID", "Access", "Created", "Status", "Last used"].map((title) => h("th", { scope: "col", text: title }))),
+        ),
+        h("tbody", {}, connection.edges.map((edge) => row(app, edge.node))),
+      ),
+    );
+  return h(
+    "section",
+    { class: "list", "aria-labelledby": "list-title" },
+    h(
+      "div",
+      { class: "list-toolbar" },
+      h("h2", { id: "list-title", text: "Credentials" }),
+      filter(app),
+    ),
+    body,
+    pager(app, connection),
+  );
+}
