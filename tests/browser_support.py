@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,6 +22,7 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from tests.database import empty_database
+from tests.live_process import CLI, free_port, run_cli, stop, wait_until_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,10 +35,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-CLI = Path(sys.executable).parent / "partner-api"
 PEPPER = "admin-browser-pepper-0123456789abcdefghijklmn"
 KEY_ENCRYPTION_KEY = "admin-browser-key-encryption-key-0123456789ab"
-STARTUP_TIMEOUT_SECONDS = 30.0
 ACTION_TIMEOUT_MS = 10_000
 PAGE_PATH = "/settings/organisation/partner-api"
 SCREENSHOT_DIRECTORY = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -127,62 +123,9 @@ class PageProblems:
         return [text for text in self.messages if not any(part in text for part in self.allowed)]
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-async def run_cli(env: dict[str, str], cwd: Path, *args: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        str(CLI),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=cwd,
-    )
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, f"partner-api {' '.join(args)}: {stderr.decode()}"
-
-
-def _server_log(path: Path) -> str:
-    return path.read_text(encoding="utf-8", errors="replace")
-
-
 def _require_chromium() -> None:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (never `playwright install`)")
-
-
-async def _wait_until_ready(process: asyncio.subprocess.Process, base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    async with httpx.AsyncClient(base_url=base_url, timeout=1.0, trust_env=False) as http:
-        while time.monotonic() < deadline:
-            if process.returncode is not None:
-                output = _server_log(log)
-                pytest.fail(f"partner-api serve exited with {process.returncode}:\n{output}")
-            try:
-                response = await http.get("/readyz")
-            except httpx.TransportError:
-                response = None
-            if response is not None and response.status_code == 200:
-                return
-            await asyncio.sleep(0.1)
-    output = _server_log(log)
-    pytest.fail(f"partner-api serve was not ready in {STARTUP_TIMEOUT_SECONDS:.0f} s:\n{output}")
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is not None:
-        return
-    process.terminate()
-    try:
-        await asyncio.wait_for(process.wait(), timeout=10)
-    except TimeoutError:
-        process.kill()
-        await asyncio.wait_for(process.wait(), timeout=10)
 
 
 @asynccontextmanager
@@ -221,10 +164,10 @@ async def live_server(
                 cwd=directory,
             )
         try:
-            await _wait_until_ready(process, base_url, log)
+            await wait_until_ready(process, base_url, log)
             yield LiveServer(base_url=base_url, database_url=database_url)
         finally:
-            await _stop(process)
+            await stop(process)
 
 
 @asynccontextmanager

@@ -15,15 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import sys
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 import pytest
 import pytest_asyncio
@@ -49,13 +44,12 @@ from models.organisation import Organisation
 from partner_api.database import tortoise_config
 from tests.database import empty_database
 from tests.helpers import make_credential
+from tests.live_process import CLI, free_port, run_cli, stop, wait_until_ready
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-CLI = Path(sys.executable).parent / "partner-api"
 PEPPER = "live-server-pepper-0123456789abcdefghijklmnop"
 KEY_ENCRYPTION_KEY = "live-server-key-encryption-key-0123456789abcdef"
-STARTUP_TIMEOUT_SECONDS = 30.0
 HTTP_TIMEOUT_SECONDS = 10.0
 ALL_SCOPES = [scope.name for scope in CATALOGUE]
 FINE_GRAINED_SCOPES = ["events:read", "orders:read"]
@@ -93,26 +87,6 @@ class LiveServer:
         return f"{self.issuer}/partner/v1"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-async def _run_cli(env: dict[str, str], cwd: Path, *args: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        str(CLI),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=cwd,
-    )
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, f"partner-api {' '.join(args)}: {stderr.decode()}"
-
-
 async def _seed(database_url: str) -> tuple[Client, Client, Client]:
     """The credentials the tests use, created with the server's pepper."""
     hasher = KeyedHasher((PEPPER.encode(),))
@@ -141,50 +115,11 @@ async def _seed(database_url: str) -> tuple[Client, Client, Client]:
     return full, fine_grained, other
 
 
-def _server_log(path: Path) -> str:
-    return path.read_text(encoding="utf-8", errors="replace")
-
-
-async def _wait_until_ready(
-    process: asyncio.subprocess.Process, base_url: str, stderr_path: Path
-) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    async with httpx.AsyncClient(base_url=base_url, timeout=1.0, trust_env=False) as http:
-        while time.monotonic() < deadline:
-            if process.returncode is not None:
-                pytest.fail(
-                    f"partner-api serve exited with {process.returncode}:\n"
-                    + _server_log(stderr_path)
-                )
-            try:
-                response = await http.get("/readyz")
-            except httpx.TransportError:
-                response = None
-            if response is not None and response.status_code == 200:
-                return
-            await asyncio.sleep(0.1)
-    pytest.fail(
-        f"partner-api serve was not ready within {STARTUP_TIMEOUT_SECONDS:.0f} s:\n"
-        + _server_log(stderr_path)
-    )
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is not None:
-        return
-    process.terminate()
-    try:
-        await asyncio.wait_for(process.wait(), timeout=10)
-    except TimeoutError:
-        process.kill()
-        await asyncio.wait_for(process.wait(), timeout=10)
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LiveServer]:
     directory = tmp_path_factory.mktemp("live-server")
     async with empty_database(directory / "live.sqlite3") as database_url:
-        port = _free_port()
+        port = free_port()
         issuer = f"http://127.0.0.1:{port}"
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -196,7 +131,7 @@ async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
             "PARTNER_API_DATA_DIR": str(directory),
             "PARTNER_API_ISSUER": issuer,
         }
-        await _run_cli(env, directory, "migrate")
+        await run_cli(env, directory, "migrate")
         full, fine_grained, other = await _seed(database_url)
 
         stdout_path = directory / "serve.stdout"
@@ -215,10 +150,10 @@ async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
                 cwd=directory,
             )
         try:
-            await _wait_until_ready(process, issuer, stderr_path)
+            await wait_until_ready(process, issuer, stderr_path)
             yield LiveServer(issuer=issuer, full=full, fine_grained=fine_grained, other=other)
         finally:
-            await _stop(process)
+            await stop(process)
 
 
 @pytest.fixture(autouse=True)
