@@ -9,7 +9,6 @@ verification the Partner API calls on every request (RS-10).
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from collections import OrderedDict
@@ -29,6 +28,7 @@ from auth.access_tokens import (
 )
 from auth.change_feed import ChangeFeed
 from auth.client_auth import PresentedClient
+from auth.client_secrets import secret_matches, spend_miss
 from auth.credential_directory import CredentialDirectory, CredentialState, SecretState
 from auth.keyed_hash import KeyedHasher
 from auth.oauth_errors import InvalidClient, InvalidScope, TooManyRequests
@@ -37,6 +37,7 @@ from auth.throttle import CounterFactory
 from auth.token_reuse import RecentTokens
 from auth.tokens import client_secret_lookup_id
 from auth.usage import UsageRecorder
+from models.audit import AuditEvent
 from models.credential import Credential
 from models.enums import ActorType, AuditAction
 from models.oauth import ChangeKind, RevokedToken
@@ -46,7 +47,6 @@ from partner_api.settings import Settings
 logger = logging.getLogger("partner_api.oauth")
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 _SCOPE_TOKEN_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"\\')
-_ABSENT_HASH = "v1$00000000$" + "A" * 43
 
 
 VERIFIED_TOKEN_CACHE_SIZE = 50_000
@@ -194,12 +194,16 @@ class AuthorizationServer:
             lookup_id, now=now, monotonic_now=time.monotonic()
         )
         if found is None:
-            self.hasher.matches(presented.client_secret, _ABSENT_HASH)  # same work as a hit
+            spend_miss(self.hasher, presented.client_secret)
             return None, "unknown_secret"
         credential, secret = found
-        hash_ok = self.hasher.matches(presented.client_secret, secret.secret_hash)
-        client_ok = hmac.compare_digest(credential.client_id.encode(), presented.client_id.encode())
-        if not (hash_ok and client_ok):
+        if not secret_matches(
+            self.hasher,
+            presented_secret=presented.client_secret,
+            presented_client_id=presented.client_id,
+            stored_hash=secret.secret_hash,
+            stored_client_id=credential.client_id,
+        ):
             return None, "wrong_secret"
         if not credential.active_at(now):
             return None, "credential_inactive"
@@ -399,8 +403,6 @@ class AuthorizationServer:
                 await change_feed.publish(
                     ChangeKind.TOKEN_REVOKED, jti=claims.jti, expires_at=expires_at
                 )
-                from models.audit import AuditEvent
-
                 await AuditEvent.create(
                     organisation_id=client.credential.organisation_id,
                     action=AuditAction.TOKEN_REVOKED,

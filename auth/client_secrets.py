@@ -21,6 +21,25 @@ from models.enums import CredentialStatus
 _ABSENT_HASH = "v1$00000000$" + "A" * 43
 
 
+def spend_miss(hasher: KeyedHasher, presented_secret: str) -> None:
+    """The HMAC work of a comparison, for a secret that matched no row (CR-05 timing)."""
+    hasher.matches(presented_secret, _ABSENT_HASH)
+
+
+def secret_matches(
+    hasher: KeyedHasher,
+    *,
+    presented_secret: str,
+    presented_client_id: str,
+    stored_hash: str,
+    stored_client_id: str,
+) -> bool:
+    """Both comparisons always run, each constant-time, so neither short-cuts the other (CR-04)."""
+    hash_matches = hasher.matches(presented_secret, stored_hash)
+    client_matches = hmac.compare_digest(stored_client_id.encode(), presented_client_id.encode())
+    return hash_matches and client_matches
+
+
 @dataclass(frozen=True)
 class VerifiedClient:
     credential: Credential
@@ -36,12 +55,16 @@ async def verify_client_secret(
         return None
     secret = await CredentialSecret.get_or_none(lookup_id=lookup_id).select_related("credential")
     if secret is None:
-        hasher.matches(presented_secret, _ABSENT_HASH)
+        spend_miss(hasher, presented_secret)
         return None
-    hash_matches = hasher.matches(presented_secret, secret.secret_hash)
     credential = secret.credential
-    client_matches = hmac.compare_digest(credential.client_id.encode(), client_id.encode())
-    if not (hash_matches and client_matches):
+    if not secret_matches(
+        hasher,
+        presented_secret=presented_secret,
+        presented_client_id=client_id,
+        stored_hash=secret.secret_hash,
+        stored_client_id=credential.client_id,
+    ):
         return None
     if not secret.is_live_at(now) or credential.status_at(now) is not CredentialStatus.ACTIVE:
         return None
