@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from auth.oauth_errors import InvalidRequest
+from partner_api.request_body import read_bounded
 
 MAX_BODY_BYTES = 8 * 1024
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
@@ -29,17 +30,9 @@ async def read_form(request: Request) -> dict[str, str]:
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
         raise InvalidRequest("The body is too large.")
-    body = bytearray()
-    # Straight from the ASGI channel: Starlette's stream() generator costs more than the parse.
-    while True:
-        message = await request.receive()
-        if message["type"] != "http.request":
-            raise InvalidRequest("The request body was not received.")
-        body.extend(message.get("body", b""))
-        if len(body) > MAX_BODY_BYTES:
-            raise InvalidRequest("The body is too large.")
-        if not message.get("more_body", False):
-            break
+    body = await read_bounded(request.receive, MAX_BODY_BYTES)
+    if body is None:
+        raise InvalidRequest("The body is too large.")
     try:
         pairs = parse_qsl(
             body.decode("utf-8"),

@@ -14,6 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from partner_api.client_address import client_address
+from partner_api.request_body import read_bounded
 from partner_api.services import Services
 from schema.context import Context
 
@@ -49,7 +50,7 @@ class AdminGraphQL(GraphQL[Context, None]):
             request = Request(scope)
             refusal = _refuse(request, graphiql=self.services.settings.graphiql)
             if refusal is None and request.method == "POST":
-                body = await _read_bounded(receive)
+                body = await read_bounded(receive, MAX_BODY_BYTES)
                 if body is None:
                     refusal = _too_large()
                 else:
@@ -58,20 +59,6 @@ class AdminGraphQL(GraphQL[Context, None]):
                 await refusal(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
-
-
-async def _read_bounded(receive: Receive) -> bytes | None:
-    """The whole body, or None once it exceeds MAX_BODY_BYTES (chunked bodies declare no size)."""
-    body = bytearray()
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return bytes(body)
-        body.extend(message.get("body", b""))
-        if len(body) > MAX_BODY_BYTES:
-            return None
-        if not message.get("more_body", False):
-            return bytes(body)
 
 
 def _replay(body: bytes) -> Receive:

@@ -38,10 +38,11 @@ from models.ticketing import (
     OrderStatus,
     Product,
 )
+from partner_api.api_error import ApiError
 from partner_api.clock import utcnow
 from partner_api.cursors import InvalidCursor, decode_cursor, encode_cursor
+from partner_api.request_body import read_bounded
 from partner_api.reservations import (
-    ReservationError,
     ReservationLine,
     ReservationRequest,
     cancel_reservation,
@@ -60,15 +61,6 @@ _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 NO_STORE = {"Cache-Control": "no-store"}
 
 Handler = Callable[[Request, Partner], Awaitable[Response]]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
@@ -205,11 +197,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send a JSON body (application/json).")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
-            raise ApiError(413, "payload_too_large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    body = await read_bounded(request.receive, MAX_BODY_BYTES)
+    if body is None:
+        raise ApiError(413, "payload_too_large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
     try:
         parsed = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -359,8 +349,6 @@ class PartnerApi:
             try:
                 response = await handler(request, partner)
             except ApiError as error:
-                response = error_response(error.status, error.code, error.message, error.field)
-            except ReservationError as error:
                 response = error_response(error.status, error.code, error.message, error.field)
             except Exception:
                 logger.exception("unexpected fault in the Partner API")

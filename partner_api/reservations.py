@@ -20,20 +20,10 @@ from tortoise.transactions import in_transaction
 
 from models.tenancy import TenantScope
 from models.ticketing import Barcode, Order, OrderLine, OrderStatus, Product
+from partner_api.api_error import ApiError
 
 BARCODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at the door
 BARCODE_LENGTH = 16
-
-
-class ReservationError(Exception):
-    """An expected refusal: `code` and `field` go to the client as they are."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -61,7 +51,7 @@ async def create_reservation(
     async with in_transaction():
         event = await scope.events().filter(id=request.event_id).first()
         if event is None:
-            raise ReservationError(404, "not_found", "No such event.", "event_id")
+            raise ApiError(404, "not_found", "No such event.", "event_id")
         products = {
             product.id: product
             for product in await scope.products().filter(
@@ -80,7 +70,7 @@ async def create_reservation(
         for index, line in enumerate(request.lines):
             product = products.get(line.product_id)
             if product is None:
-                raise ReservationError(
+                raise ApiError(
                     400,
                     "invalid_request",
                     "The product does not belong to this event.",
@@ -90,7 +80,7 @@ async def create_reservation(
                 id=product.id, sold__lte=F("capacity") - line.quantity
             ).update(sold=F("sold") + line.quantity)
             if not taken:
-                raise ReservationError(
+                raise ApiError(
                     409, "sold_out", "Not enough tickets left.", f"lines[{index}].quantity"
                 )
             await OrderLine.create(
@@ -104,11 +94,11 @@ async def complete_reservation(scope: TenantScope, order_id: str, *, now: dateti
     async with in_transaction():
         order = await scope.order(order_id, for_update=True)
         if order is None:
-            raise ReservationError(404, "not_found", "No such order.")
+            raise ApiError(404, "not_found", "No such order.")
         if order.status is OrderStatus.COMPLETED:
             return order
         if order.status is not OrderStatus.PENDING:
-            raise ReservationError(409, "invalid_state", "A cancelled order cannot be completed.")
+            raise ApiError(409, "invalid_state", "A cancelled order cannot be completed.")
         order.status = OrderStatus.COMPLETED
         order.completed_at = now
         await order.save(update_fields=["status", "completed_at"])
@@ -126,11 +116,11 @@ async def cancel_reservation(scope: TenantScope, order_id: str, *, now: datetime
     async with in_transaction():
         order = await scope.order(order_id, for_update=True)
         if order is None:
-            raise ReservationError(404, "not_found", "No such order.")
+            raise ApiError(404, "not_found", "No such order.")
         if order.status is OrderStatus.CANCELLED:
             return order
         if order.status is not OrderStatus.PENDING:
-            raise ReservationError(409, "invalid_state", "A completed order cannot be cancelled.")
+            raise ApiError(409, "invalid_state", "A completed order cannot be cancelled.")
         order.status = OrderStatus.CANCELLED
         order.cancelled_at = now
         await order.save(update_fields=["status", "cancelled_at"])
