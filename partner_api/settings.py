@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Literal
 
 Environment = Literal["development", "production"]
+LogFormat = Literal["json", "text"]
+OrganisationMatch = Literal["name", "id"]
 SigningAlgorithm = Literal["ES256", "EdDSA", "RS256"]
 SIGNING_ALGORITHMS: tuple[SigningAlgorithm, ...] = ("ES256", "EdDSA", "RS256")
 
@@ -26,6 +28,26 @@ DATABASE_SCHEMES = ("sqlite://", "postgres://", "postgresql://", "asyncpg://")
 
 class ConfigurationError(Exception):
     """The environment describes a configuration the service refuses to run with."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformSignIn:
+    """How to trust admin JWTs from the platform's identity provider (auth/platform_identity)."""
+
+    issuer: str
+    audience: str
+    # Exactly one of the two: keys fetched from a JWKS URL (cached), or one PEM public key.
+    jwks_url: str | None = None
+    public_key: str | None = None
+    algorithms: tuple[str, ...] = ("RS256", "ES256")
+    email_claim: str = "email"
+    organisation_claim: str = "org"
+    # Whether the organisation claim holds our organisation's name or its id.
+    organisation_match: OrganisationMatch = "name"
+    role_claim: str = "role"
+    # External role value -> our Role value; without an entry the claim must name one of our roles.
+    role_map: tuple[tuple[str, str], ...] = ()
+    jwks_cache_seconds: int = 300
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +85,21 @@ class Settings:
     token_reuse_seconds: int = 1
     partner_rate_limit_per_minute: int = 1200
     last_used_write_interval_seconds: int = 60
+    # Production hardening (issue 6).
+    hsts_seconds: int = 365 * 24 * 60 * 60
+    # Observability (issue 6): logs and Prometheus metrics.
+    log_format: LogFormat = "text"
+    log_level: str = "INFO"
+    # Bearer token that /metrics requires when set. In production /metrics on the public port is
+    # served only when a token is set; `metrics_port` serves it on a separate internal listener.
+    metrics_token: str | None = field(repr=False, default=None)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None
+    # Platform sign-in (issue 6): admin JWTs from the platform's identity provider; off when None.
+    platform: PlatformSignIn | None = None
+    # Credential lifecycle signals (issue 6).
+    expires_soon_days: int = 14
+    stale_after_days: int = 90
 
     @property
     def production(self) -> bool:
@@ -109,6 +146,8 @@ class Settings:
             raise ConfigurationError(
                 "DATABASE_URL must start with sqlite:// or postgres:// (PostgreSQL via asyncpg)"
             )
+        if production and not issuer.startswith("https://"):
+            raise ConfigurationError("PARTNER_API_ISSUER must be an https:// URL in production")
         grace_default = reader.integer("PARTNER_API_ROTATION_GRACE_DEFAULT_MINUTES", 24 * 60, 0)
         grace_max = reader.integer("PARTNER_API_ROTATION_GRACE_MAX_MINUTES", 7 * 24 * 60, 0)
         if grace_default > grace_max:
@@ -116,7 +155,28 @@ class Settings:
                 "PARTNER_API_ROTATION_GRACE_DEFAULT_MINUTES must not exceed "
                 "PARTNER_API_ROTATION_GRACE_MAX_MINUTES"
             )
+        if production and key_encryption_key in peppers:
+            raise ConfigurationError(
+                "PARTNER_API_KEY_ENCRYPTION_KEY must differ from the secret peppers"
+            )
+        metrics_port = reader.integer("PARTNER_API_METRICS_PORT", 0, 0, maximum=65535) or None
         return cls(
+            platform=_platform_sign_in(reader, production=production),
+            hsts_seconds=reader.integer("PARTNER_API_HSTS_SECONDS", 365 * 24 * 60 * 60, 0),
+            log_format="json"
+            if reader.choice(
+                "PARTNER_API_LOG_FORMAT", ("json", "text"), "json" if production else "text"
+            )
+            == "json"
+            else "text",
+            log_level=reader.choice(
+                "PARTNER_API_LOG_LEVEL", ("debug", "info", "warning", "error"), "info"
+            ).upper(),
+            metrics_token=_metrics_token(reader),
+            metrics_host=reader.text("PARTNER_API_METRICS_HOST", "127.0.0.1"),
+            metrics_port=metrics_port,
+            expires_soon_days=reader.integer("PARTNER_API_EXPIRES_SOON_DAYS", 14, 1, maximum=365),
+            stale_after_days=reader.integer("PARTNER_API_STALE_AFTER_DAYS", 90, 1, maximum=3650),
             env="production" if production else "development",
             data_dir=data_dir,
             database_url=database_url,
@@ -240,7 +300,90 @@ def _peppers(reader: _Reader, *, data_dir: Path, production: bool) -> tuple[byte
         raise ConfigurationError(
             f"secret peppers must be at least {MIN_PEPPER_BYTES} characters long"
         )
+    _refuse_placeholder("PARTNER_API_SECRET_PEPPER", current, production=production)
     return encoded
+
+
+# A production key with fewer distinct characters than this is a placeholder ("xxxx…", "0000…"),
+# not random material: refused (CR-08). Random URL-safe keys of >= 32 characters have ~25.
+MIN_DISTINCT_KEY_CHARACTERS = 10
+PLATFORM_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA", "PS256")
+
+
+def _metrics_token(reader: _Reader) -> str | None:
+    token = reader.secret("PARTNER_API_METRICS_TOKEN")
+    if token is not None and len(token) < 16:
+        raise ConfigurationError("PARTNER_API_METRICS_TOKEN must be at least 16 characters long")
+    return token
+
+
+def _platform_sign_in(reader: _Reader, *, production: bool) -> PlatformSignIn | None:
+    """Platform sign-in settings; None (off) unless PARTNER_API_PLATFORM_ISSUER is set."""
+    issuer = reader.text("PARTNER_API_PLATFORM_ISSUER", "")
+    if not issuer:
+        return None
+    audience = reader.text("PARTNER_API_PLATFORM_AUDIENCE", "")
+    if not audience:
+        raise ConfigurationError(
+            "PARTNER_API_PLATFORM_AUDIENCE is required when PARTNER_API_PLATFORM_ISSUER is set"
+        )
+    jwks_url = reader.text("PARTNER_API_PLATFORM_JWKS_URL", "") or None
+    public_key = reader.secret("PARTNER_API_PLATFORM_PUBLIC_KEY")
+    if (jwks_url is None) == (public_key is None):
+        raise ConfigurationError(
+            "platform sign-in needs exactly one of PARTNER_API_PLATFORM_JWKS_URL and "
+            "PARTNER_API_PLATFORM_PUBLIC_KEY (or PARTNER_API_PLATFORM_PUBLIC_KEY_FILE)"
+        )
+    if production and jwks_url is not None and not jwks_url.startswith("https://"):
+        raise ConfigurationError("PARTNER_API_PLATFORM_JWKS_URL must be https:// in production")
+    if public_key is not None and "-----BEGIN PUBLIC KEY-----" not in public_key:
+        raise ConfigurationError("PARTNER_API_PLATFORM_PUBLIC_KEY must be a PEM public key")
+    algorithms = tuple(
+        part.strip()
+        for part in reader.text("PARTNER_API_PLATFORM_ALGORITHMS", "RS256,ES256").split(",")
+        if part.strip()
+    )
+    unknown = [name for name in algorithms if name not in PLATFORM_ALGORITHMS]
+    if not algorithms or unknown:
+        raise ConfigurationError(
+            "PARTNER_API_PLATFORM_ALGORITHMS must list asymmetric algorithms from "
+            f"{', '.join(PLATFORM_ALGORITHMS)}"
+        )
+    role_map: list[tuple[str, str]] = []
+    for pair in reader.text("PARTNER_API_PLATFORM_ROLE_MAP", "").split(","):
+        if not pair.strip():
+            continue
+        external, separator, ours = pair.partition("=")
+        if not separator or ours.strip().upper() not in {"OWNER", "ADMIN", "DEVELOPER", "VIEWER"}:
+            raise ConfigurationError(
+                "PARTNER_API_PLATFORM_ROLE_MAP must be external=ROLE pairs, ROLE one of "
+                "OWNER, ADMIN, DEVELOPER, VIEWER"
+            )
+        role_map.append((external.strip(), ours.strip().upper()))
+    match = reader.choice("PARTNER_API_PLATFORM_ORGANISATION_MATCH", ("name", "id"), "name")
+    return PlatformSignIn(
+        issuer=issuer,
+        audience=audience,
+        jwks_url=jwks_url,
+        public_key=public_key,
+        algorithms=algorithms,
+        email_claim=reader.text("PARTNER_API_PLATFORM_EMAIL_CLAIM", "email"),
+        organisation_claim=reader.text("PARTNER_API_PLATFORM_ORGANISATION_CLAIM", "org"),
+        organisation_match="id" if match == "id" else "name",
+        role_claim=reader.text("PARTNER_API_PLATFORM_ROLE_CLAIM", "role"),
+        role_map=tuple(role_map),
+        jwks_cache_seconds=reader.integer(
+            "PARTNER_API_PLATFORM_JWKS_CACHE_SECONDS", 300, 10, maximum=24 * 60 * 60
+        ),
+    )
+
+
+def _refuse_placeholder(name: str, value: str, *, production: bool) -> None:
+    if production and len(set(value)) < MIN_DISTINCT_KEY_CHARACTERS:
+        raise ConfigurationError(
+            f"{name} looks like a placeholder, not random key material; generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+        )
 
 
 def _signing_algorithm(reader: _Reader) -> SigningAlgorithm:
@@ -267,6 +410,7 @@ def _key_encryption_key(reader: _Reader, *, data_dir: Path, production: bool) ->
         raise ConfigurationError(
             f"PARTNER_API_KEY_ENCRYPTION_KEY must be at least {MIN_PEPPER_BYTES} characters long"
         )
+    _refuse_placeholder("PARTNER_API_KEY_ENCRYPTION_KEY", value, production=production)
     return value.encode("utf-8")
 
 

@@ -57,10 +57,11 @@ async def client_for(
 
 
 def production_settings() -> Settings:
-    """Production exactly as an operator configures it: only the env and the pepper are set."""
+    """Production exactly as an operator configures it: the env, the issuer and the keys."""
     return Settings.from_env(
         {
             "PARTNER_API_ENV": "production",
+            "PARTNER_API_ISSUER": "https://partners.example.com",
             "PARTNER_API_SECRET_PEPPER": TEST_PEPPER.decode(),
             "PARTNER_API_KEY_ENCRYPTION_KEY": TEST_KEY_ENCRYPTION_KEY.decode(),
         }

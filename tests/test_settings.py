@@ -17,12 +17,16 @@ PEPPER = "p" * 16 + "0123456789abcdef0123"  # 36 characters
 OLD_PEPPER = "o" * 40
 
 
-KEY_ENCRYPTION_KEY = "k" * 40
+KEY_ENCRYPTION_KEY = "kek-" + "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def _load(environ: dict[str, str]) -> Settings:
-    """Settings from `environ`; the signing-key encryption key is given unless the test sets it."""
-    return Settings.from_env({"PARTNER_API_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY, **environ})
+    """Settings from `environ`; the signing-key encryption key and an https issuer (which
+    production requires) are given unless the test sets them."""
+    defaults = {"PARTNER_API_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY}
+    if environ.get("PARTNER_API_ENV") == "production":
+        defaults["PARTNER_API_ISSUER"] = "https://partners.example.com"
+    return Settings.from_env({**defaults, **environ})
 
 
 def test_development_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -157,8 +161,9 @@ def test_cr08_short_peppers_are_refused() -> None:
                 "PARTNER_API_PREVIOUS_SECRET_PEPPERS": "short",
             }
         )
-    exactly = _load({"PARTNER_API_ENV": "production", "PARTNER_API_SECRET_PEPPER": "x" * 32})
-    assert exactly.secret_peppers == (b"x" * 32,)
+    exactly_32 = "0123456789abcdefghijklmnopqrstuv"
+    exactly = _load({"PARTNER_API_ENV": "production", "PARTNER_API_SECRET_PEPPER": exactly_32})
+    assert exactly.secret_peppers == (exactly_32.encode(),)
 
 
 def test_cr03_previous_peppers_follow_the_current_one() -> None:

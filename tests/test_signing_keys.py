@@ -283,7 +283,11 @@ async def test_at06_cr08_production_serve_refuses_to_start_without_a_signing_key
     tmp_path: Path,
 ) -> None:
     async with cli_database(tmp_path) as (url, env):
-        production = {**env, "PARTNER_API_ENV": "production"}
+        production = {
+            **env,
+            "PARTNER_API_ENV": "production",
+            "PARTNER_API_ISSUER": "https://partners.example.com",
+        }
         run = await run_cli("serve", "--port", "0", env=production, cwd=tmp_path, seconds=30)
         assert run.code == 1, run
         assert "Traceback" not in run.stderr
@@ -302,6 +306,7 @@ async def test_cr08_serve_refuses_to_start_when_the_key_encryption_key_cannot_op
         other_key = {
             **env,
             "PARTNER_API_ENV": "production",
+            "PARTNER_API_ISSUER": "https://partners.example.com",
             "PARTNER_API_KEY_ENCRYPTION_KEY": "a-different-key-encryption-key-0123456789",
         }
         run = await run_cli("serve", "--port", "0", env=other_key, cwd=tmp_path, seconds=30)
