@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -29,6 +30,7 @@ from partner_api.docs_page import documentation_routes
 from partner_api.graphql_endpoint import AdminGraphQL
 from partner_api.oauth_http import OAuthEndpoints
 from partner_api.partner_http import PartnerApi
+from partner_api.security_headers import SecurityHeaders
 from partner_api.services import Services
 from partner_api.settings import Settings
 from schema.root import build_schema
@@ -152,6 +154,11 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
+        middleware=[
+            Middleware(
+                SecurityHeaders, hsts_seconds=settings.hsts_seconds if settings.production else 0
+            ),
+        ],
     )
     app.state.services = services
     return app
