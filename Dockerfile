@@ -24,7 +24,7 @@ COPY auth/__init__.py auth/
 COPY models/__init__.py models/
 COPY schema/__init__.py schema/
 COPY resolvers/__init__.py resolvers/
-RUN pip install .  && pip uninstall -y partner-api
+RUN pip install . && pip uninstall -y partner-api-credentials
 # The code, installed in place: the admin page reads its GraphQL documents from graphql/operations
 # next to the package, which a wheel would not carry.
 COPY . .
