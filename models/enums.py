@@ -42,6 +42,9 @@ class AuditAction(StrEnum):
     CREDENTIAL_SECRET_REGENERATED = "CREDENTIAL_SECRET_REGENERATED"
     CREDENTIAL_UPDATED = "CREDENTIAL_UPDATED"
     CREDENTIAL_REVOKED = "CREDENTIAL_REVOKED"
+    # Issue 6: a previous secret ended before its grace period ran out; the organisation's policy.
+    CREDENTIAL_PREVIOUS_SECRET_ENDED = "CREDENTIAL_PREVIOUS_SECRET_ENDED"
+    CREDENTIAL_POLICY_UPDATED = "CREDENTIAL_POLICY_UPDATED"
     # Aggregated per credential and minute (after: count), so a flood cannot fill the table.
     TOKEN_ISSUED = "TOKEN_ISSUED"
     TOKEN_REFUSED = "TOKEN_REFUSED"

@@ -1,4 +1,5 @@
 """The credential lifecycle: create, regenerate (rotate), update (re-scope) and revoke.
+(Ending a previous secret early is partner_api/previous_secrets.py.)
 
 Each operation is one transaction that also writes its audit event, so a change is never without
 its trail and a trail never describes a change that did not happen. Expected refusals are raised
@@ -24,12 +25,13 @@ from models.oauth import ChangeKind
 from models.tenancy import TenantScope
 from partner_api import audit
 from partner_api.audit import Actor
+from partner_api.credential_policy import max_lifetime_days
 from partner_api.validation import (
     InvalidInput,
     clean_email,
-    clean_expiry,
     clean_ip_allowlist,
     clean_name,
+    clean_policy_expiry,
     clean_reason,
     clean_scopes,
 )
@@ -89,6 +91,12 @@ def effective_scopes(credential: Credential) -> list[str]:
     return in_catalogue_order(credential.scopes)
 
 
+def _same_moment(a: datetime | None, b: datetime | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.tzinfo is not None and a == b
+
+
 def snapshot(credential: Credential) -> dict[str, Any]:
     """The audited, non-secret view of a credential's settings."""
     return {
@@ -118,7 +126,13 @@ async def create_credential(
     name = clean_name(draft.name)
     contact_email = clean_email(draft.contact_email)
     scopes = clean_scopes(draft.access_level, draft.scopes)
-    expires_at = clean_expiry(draft.expires_at, now=now)
+    # No expiry under a lifetime policy: the longest one allowed (docs/credential-lifecycle.md).
+    expires_at = clean_policy_expiry(
+        draft.expires_at,
+        now=now,
+        max_lifetime_days=await max_lifetime_days(scope.organisation_id),
+        required=False,
+    )
     ip_allowlist = clean_ip_allowlist(draft.ip_allowlist)
     async with in_transaction():
         credential = await Credential.create(
@@ -238,7 +252,12 @@ async def revoke_credential(
     return credential
 
 
-def _changed_settings(credential: Credential, changes: CredentialChanges, now: datetime) -> None:
+def _changed_settings(
+    credential: Credential,
+    changes: CredentialChanges,
+    now: datetime,
+    max_lifetime_days: int | None,
+) -> None:
     """Apply validated `changes` to `credential` in memory."""
     if not isinstance(changes.name, Keep):
         credential.name = clean_name(changes.name)
@@ -256,8 +275,14 @@ def _changed_settings(credential: Credential, changes: CredentialChanges, now: d
         requested = None
     credential.scopes = clean_scopes(level, requested)
     credential.access_level = level
-    if not isinstance(changes.expires_at, Keep):
-        credential.expires_at = clean_expiry(changes.expires_at, now=now)
+    if not isinstance(changes.expires_at, Keep) and not _same_moment(
+        changes.expires_at, credential.expires_at
+    ):
+        # A new expiry must respect the policy; an unchanged one is kept even when the policy is
+        # newer and stricter (existing credentials are not cut short).
+        credential.expires_at = clean_policy_expiry(
+            changes.expires_at, now=now, max_lifetime_days=max_lifetime_days, required=True
+        )
     if not isinstance(changes.ip_allowlist, Keep):
         credential.ip_allowlist = clean_ip_allowlist(changes.ip_allowlist)
 
@@ -280,7 +305,7 @@ async def update_credential(
         if credential.revoked_at is not None:
             raise CredentialNotActive(CredentialStatus.REVOKED)
         before = snapshot(credential)
-        _changed_settings(credential, changes, now)
+        _changed_settings(credential, changes, now, await max_lifetime_days(scope.organisation_id))
         after = snapshot(credential)
         changed = [key for key in after if after[key] != before[key]]
         if not changed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from auth.scopes import in_catalogue_order, unknown_scopes
 from models.enums import AccessLevel
@@ -14,6 +14,9 @@ NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254
 IP_ALLOWLIST_MAX_ENTRIES = 50
 REASON_MAX_LENGTH = 500
+# Bounds of the organisation's maximum credential lifetime (days): one day to ten years.
+POLICY_LIFETIME_MIN_DAYS = 1
+POLICY_LIFETIME_MAX_DAYS = 3650
 # Pragmatic syntax check (one @, a dotted domain, no spaces); deliverability is not our business.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
@@ -88,6 +91,48 @@ def clean_expiry(value: datetime | None, *, now: datetime) -> datetime | None:
         raise InvalidInput("expiresAt", "Expiry must be in the future.")
     # Stored and compared in UTC, so the same moment in another offset is no change.
     return value.astimezone(UTC)
+
+
+def clean_policy_expiry(
+    value: datetime | None, *, now: datetime, max_lifetime_days: int | None, required: bool
+) -> datetime | None:
+    """An expiry that also respects the organisation's maximum credential lifetime.
+
+    With a policy, no expiry means the longest one allowed when creating (`required=False`), and
+    is refused when an update asks to clear it (`required=True`): "never expires" is what the
+    policy forbids, and a silent change of meaning would surprise.
+    """
+    cleaned = clean_expiry(value, now=now)
+    if max_lifetime_days is None:
+        return cleaned
+    limit = now + timedelta(days=max_lifetime_days)
+    if cleaned is None:
+        if required:
+            raise InvalidInput(
+                "expiresAt",
+                f"Your organisation's policy requires an expiry at most {max_lifetime_days} "
+                "days away.",
+            )
+        return limit.astimezone(UTC)
+    if cleaned > limit:
+        raise InvalidInput(
+            "expiresAt",
+            f"Your organisation's policy allows an expiry at most {max_lifetime_days} days away "
+            f"(no later than {limit.astimezone(UTC):%Y-%m-%d %H:%M} UTC).",
+        )
+    return cleaned
+
+
+def clean_policy_lifetime(value: int | None) -> int | None:
+    if value is None:
+        return None
+    if not POLICY_LIFETIME_MIN_DAYS <= value <= POLICY_LIFETIME_MAX_DAYS:
+        raise InvalidInput(
+            "maxCredentialLifetimeDays",
+            f"Maximum lifetime must be between {POLICY_LIFETIME_MIN_DAYS} and "
+            f"{POLICY_LIFETIME_MAX_DAYS} days, or empty for no limit.",
+        )
+    return value
 
 
 def clean_reason(value: str | None) -> str | None:

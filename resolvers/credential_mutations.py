@@ -1,4 +1,5 @@
-"""Admin mutations: create, regenerate the secret, revoke, and update (manage access).
+"""Admin mutations: create, regenerate the secret, end a previous secret, revoke, and update
+(manage access).
 
 Each resolver checks the role, calls the lifecycle function (which owns the transaction and the
 audit event), and turns expected refusals into union members.
@@ -11,12 +12,15 @@ from typing import TypeVar
 import strawberry
 
 from partner_api import credentials as lifecycle
+from partner_api import previous_secrets
 from partner_api.clock import utcnow
 from partner_api.credentials import KEEP, CredentialChanges, CredentialDraft, Keep
+from partner_api.lifecycle import LifecycleWindows
 from partner_api.validation import InvalidInput
 from schema.context import Context
 from schema.inputs import (
     CreateCredentialInput,
+    EndPreviousSecretInput,
     RegenerateCredentialSecretInput,
     RevokeCredentialInput,
     UpdateCredentialInput,
@@ -24,14 +28,17 @@ from schema.inputs import (
 from schema.results import (
     NOT_FOUND,
     PERMISSION_DENIED,
+    SECRET_NOT_FOUND,
     CreateCredentialResult,
     CredentialCreated,
     CredentialNotActive,
     CredentialRevoked,
     CredentialSecretRegenerated,
     CredentialUpdated,
+    EndPreviousSecretResult,
     NotFound,
     PermissionDenied,
+    PreviousSecretEnded,
     RegenerateCredentialSecretResult,
     RevokeCredentialResult,
     UpdateCredentialResult,
@@ -123,6 +130,36 @@ async def regenerate_credential_secret(
     return CredentialSecretRegenerated(
         credential=Credential.from_model(issued.credential), client_secret=issued.secret_value
     )
+
+
+async def end_previous_secret(
+    info: strawberry.Info[Context, None], input: EndPreviousSecretInput
+) -> EndPreviousSecretResult:
+    """End a previous secret before its grace period runs out (see `CredentialSecret.safeToEnd`).
+
+    Ending one that already ended or expired returns the credential unchanged."""
+    context = info.context
+    if not _may_manage(context):
+        return PermissionDenied(message=PERMISSION_DENIED)
+    windows = LifecycleWindows.from_settings(context.services.settings)
+    try:
+        credential = await previous_secrets.end_previous_secret(
+            context.tenant,
+            context.actor,
+            str(input.id),
+            str(input.secret_id),
+            now=utcnow(),
+            settle=windows.settle,
+        )
+    except InvalidInput as error:
+        return ValidationError(message=error.message, field=error.field)
+    except lifecycle.CredentialNotFound:
+        return NotFound(message=NOT_FOUND)
+    except previous_secrets.SecretNotFound:
+        return NotFound(message=SECRET_NOT_FOUND)
+    except lifecycle.CredentialNotActive as error:
+        return _not_active(error)
+    return PreviousSecretEnded(credential=Credential.from_model(credential))
 
 
 async def revoke_credential(

@@ -16,6 +16,7 @@ from models.credential import CredentialSecret
 from models.tenancy import TenantScope
 from partner_api.audit import Actor
 from partner_api.clock import utcnow
+from partner_api.credential_policy import max_lifetime_days
 from partner_api.services import Services
 from schema.errors import NotAuthenticated
 
@@ -52,6 +53,17 @@ class Context:
     users: DataLoader[UUID, AdminUser | None] = field(
         default_factory=lambda: DataLoader(load_fn=_load_users)
     )
+    _policies: dict[UUID, int | None] = field(default_factory=dict)
+
+    async def max_lifetime_days(self, organisation_id: UUID) -> int | None:
+        """The organisation's credential policy, read once per request (a page of credentials
+        asks for it once per credential)."""
+        if organisation_id not in self._policies:
+            self._policies[organisation_id] = await max_lifetime_days(organisation_id)
+        return self._policies[organisation_id]
+
+    def policy_changed(self, organisation_id: UUID, days: int | None) -> None:
+        self._policies[organisation_id] = days
 
     def require_identity(self) -> AdminIdentity:
         if self.identity is None:

@@ -17,7 +17,12 @@ class CreateCredentialInput:
     scopes: list[str] | None = strawberry.field(
         default=None, description="Required, non-empty, for FINE_GRAINED; omit for FULL."
     )
-    expires_at: datetime | None = None
+    expires_at: datetime | None = strawberry.field(
+        default=None,
+        description=(
+            "Omitted: no expiry, or the longest one the organisation's credential policy allows."
+        ),
+    )
     ip_allowlist: list[str] | None = strawberry.field(
         default=None, description="IP addresses or CIDR networks; empty or omitted: any address."
     )
@@ -50,3 +55,18 @@ class UpdateCredentialInput:
     scopes: list[str] | None = strawberry.UNSET
     expires_at: datetime | None = strawberry.UNSET
     ip_allowlist: list[str] | None = strawberry.UNSET
+
+
+@strawberry.input
+class EndPreviousSecretInput:
+    id: strawberry.ID = strawberry.field(description="The credential.")
+    secret_id: strawberry.ID = strawberry.field(
+        description="The previous secret (in its grace period) to end now."
+    )
+
+
+@strawberry.input
+class UpdateCredentialPolicyInput:
+    max_credential_lifetime_days: int | None = strawberry.field(
+        default=None, description="1 to 3650 days; null or omitted: no limit."
+    )

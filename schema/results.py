@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from schema.enums import CredentialStatus
-from schema.types import Credential, Viewer
+from schema.types import Credential, CredentialPolicy, Viewer
 
 
 @strawberry.interface(description="An expected failure, shown to the user as it is.")
@@ -75,6 +75,16 @@ class CredentialUpdated:
     credential: Credential
 
 
+@strawberry.type
+class PreviousSecretEnded:
+    credential: Credential
+
+
+@strawberry.type
+class CredentialPolicyUpdated:
+    policy: CredentialPolicy
+
+
 LoginResult = Annotated[
     LoginSuccess | InvalidLogin | LoginThrottled, strawberry.union("LoginResult")
 ]
@@ -98,6 +108,16 @@ UpdateCredentialResult = Annotated[
     CredentialUpdated | ValidationError | NotFound | CredentialNotActive | PermissionDenied,
     strawberry.union("UpdateCredentialResult"),
 ]
+EndPreviousSecretResult = Annotated[
+    PreviousSecretEnded | NotFound | CredentialNotActive | PermissionDenied | ValidationError,
+    strawberry.union("EndPreviousSecretResult"),
+]
+UpdateCredentialPolicyResult = Annotated[
+    CredentialPolicyUpdated | ValidationError | PermissionDenied,
+    strawberry.union("UpdateCredentialPolicyResult"),
+]
 
 PERMISSION_DENIED = "Your role may view credentials but not change them."
 NOT_FOUND = "No credential with this id exists in your organisation."
+SECRET_NOT_FOUND = "This credential has no secret with this id."  # noqa: S105 (a message)
+POLICY_PERMISSION_DENIED = "Your role may view the credential policy but not change it."

@@ -16,16 +16,18 @@ from strawberry.extensions import (
 )
 from strawberry.permission import BasePermission
 
-from resolvers import credential_mutations, session
+from resolvers import credential_mutations, policy, session
 from resolvers import credentials as queries
 from schema.errors import should_mask
 from schema.pagination import Connection
 from schema.permissions import IsAuthenticated
 from schema.results import (
     CreateCredentialResult,
+    EndPreviousSecretResult,
     LoginResult,
     RegenerateCredentialSecretResult,
     RevokeCredentialResult,
+    UpdateCredentialPolicyResult,
     UpdateCredentialResult,
 )
 from schema.types import AuditEvent, Credential, PartnerApiInfo, Viewer
@@ -70,6 +72,16 @@ class Mutation:
     )
     update_credential: UpdateCredentialResult = strawberry.mutation(
         resolver=credential_mutations.update_credential, permission_classes=authenticated
+    )
+    end_previous_secret: EndPreviousSecretResult = strawberry.mutation(
+        resolver=credential_mutations.end_previous_secret,
+        permission_classes=authenticated,
+        description="End a previous secret before its grace period runs out.",
+    )
+    update_credential_policy: UpdateCredentialPolicyResult = strawberry.mutation(
+        resolver=policy.update_credential_policy,
+        permission_classes=authenticated,
+        description="Set or lift your organisation's maximum credential lifetime.",
     )
 
 

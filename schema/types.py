@@ -14,11 +14,18 @@ from models.admin import AdminUser
 from models.audit import AuditEvent as AuditEventModel
 from models.credential import Credential as CredentialModel
 from models.credential import CredentialSecret as CredentialSecretModel
+from partner_api import lifecycle
 from partner_api.clock import utcnow
 from partner_api.credentials import effective_scopes
+from partner_api.lifecycle import LifecycleWindows
 from partner_api.settings import Settings
 from schema.context import Context
 from schema.enums import AccessLevel, ActorType, AuditAction, CredentialStatus, Role
+
+LAST_USED_LAG = (
+    "Usage is recorded when the secret obtains an access token, and reaches the database up to "
+    "one last-used write interval (60 s by default) late."
+)
 
 
 @strawberry.type
@@ -30,10 +37,26 @@ class User:
         return cls(email=user.email)
 
 
+@strawberry.type(description="The organisation's rules for its credentials.")
+class CredentialPolicy:
+    max_credential_lifetime_days: int | None = strawberry.field(
+        description=(
+            "The furthest expiry, in days from the moment of creation or change, that a "
+            "credential may be given; null: no limit. Creating a credential without an expiry "
+            "gives it this maximum. Existing credentials are not cut short when it changes."
+        )
+    )
+
+
 @strawberry.type
 class Organisation:
     id: strawberry.ID
     name: str
+
+    @strawberry.field
+    async def credential_policy(self, info: strawberry.Info[Context, None]) -> CredentialPolicy:
+        days = await info.context.max_lifetime_days(UUID(str(self.id)))
+        return CredentialPolicy(max_credential_lifetime_days=days)
 
 
 @strawberry.type
@@ -56,6 +79,12 @@ class PartnerApiInfo:
     token_endpoint: str
     jwks_uri: str
     scopes: list[Scope]
+    expires_soon_days: int = strawberry.field(
+        description="A credential `expiresSoon` when it expires within this many days."
+    )
+    stale_after_days: int = strawberry.field(
+        description="A credential is `stale` when unused for at least this many days."
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PartnerApiInfo:
@@ -65,6 +94,8 @@ class PartnerApiInfo:
             token_endpoint=settings.token_endpoint,
             jwks_uri=settings.jwks_uri,
             scopes=[Scope(name=scope.name, description=scope.description) for scope in CATALOGUE],
+            expires_soon_days=settings.expires_soon_days,
+            stale_after_days=settings.stale_after_days,
         )
 
 
@@ -77,16 +108,44 @@ class CredentialSecret:
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
+    safe_to_end: bool | None = strawberry.field(
+        description=(
+            "Null for the current secret. For the previous one: true when it has not been used "
+            "since the rotation and the rotation is at least one access-token lifetime plus one "
+            "last-used write interval old, so ending it now (`endPreviousSecret`) should break "
+            "nothing. " + LAST_USED_LAG
+        )
+    )
 
     @classmethod
-    def from_model(cls, secret: CredentialSecretModel) -> CredentialSecret:
+    def from_model(
+        cls, secret: CredentialSecretModel, *, safe_to_end: bool | None = None
+    ) -> CredentialSecret:
         return cls(
             id=strawberry.ID(str(secret.id)),
             hint=secret.hint,
             created_at=secret.created_at,
             expires_at=secret.expires_at,
             last_used_at=secret.last_used_at,
+            safe_to_end=safe_to_end,
         )
+
+
+# Lifecycle signals of `Credential` (rules: partner_api/lifecycle.py), evaluated at query time.
+def _expires_soon(root: Credential, info: strawberry.Info[Context, None]) -> bool:
+    windows = LifecycleWindows.from_settings(info.context.services.settings)
+    return lifecycle.expires_soon(root.model, now=utcnow(), window=windows.expires_soon)
+
+
+def _stale(root: Credential, info: strawberry.Info[Context, None]) -> bool:
+    windows = LifecycleWindows.from_settings(info.context.services.settings)
+    return lifecycle.is_stale(root.model, now=utcnow(), stale_after=windows.stale_after)
+
+
+async def _exceeds_policy(root: Credential, info: strawberry.Info[Context, None]) -> bool:
+    organisation_id: UUID = root.model.organisation_id  # type: ignore[attr-defined]
+    days = await info.context.max_lifetime_days(organisation_id)
+    return lifecycle.exceeds_policy(root.model, now=utcnow(), max_lifetime_days=days)
 
 
 @strawberry.type
@@ -108,6 +167,7 @@ class Credential:
     ip_allowlist: list[str]
     credential_pk: strawberry.Private[UUID]
     created_by_id: strawberry.Private[UUID | None]
+    model: strawberry.Private[CredentialModel]
 
     @classmethod
     def from_model(cls, credential: CredentialModel) -> Credential:
@@ -127,7 +187,27 @@ class Credential:
             ip_allowlist=list(credential.ip_allowlist),
             credential_pk=credential.id,
             created_by_id=credential.created_by_id,  # type: ignore[attr-defined]
+            model=credential,
         )
+
+    expires_soon: bool = strawberry.field(
+        resolver=_expires_soon,
+        description="Active, and expires within `partnerApi.expiresSoonDays` days (or sooner).",
+    )
+    stale: bool = strawberry.field(
+        resolver=_stale,
+        description=(
+            "Active, and not used for at least `partnerApi.staleAfterDays` days (counted from "
+            "creation when never used). " + LAST_USED_LAG
+        ),
+    )
+    exceeds_policy: bool = strawberry.field(
+        resolver=_exceeds_policy,
+        description=(
+            "Active, and its expiry (or lack of one) is later than the organisation's credential "
+            "policy would allow if it were set today; such credentials are not cut short."
+        ),
+    )
 
     @strawberry.field
     async def created_by(self, info: strawberry.Info[Context, None]) -> User | None:
@@ -140,7 +220,22 @@ class Credential:
     async def secrets(self, info: strawberry.Info[Context, None]) -> list[CredentialSecret]:
         """Live secrets, newest first: the current one and at most one in its grace period."""
         rows = await info.context.live_secrets.load(self.credential_pk)
-        return [CredentialSecret.from_model(row) for row in rows]
+        now = utcnow()
+        settle = LifecycleWindows.from_settings(info.context.services.settings).settle
+        active = self.model.status_at(now) is CredentialStatus.ACTIVE
+        return [
+            CredentialSecret.from_model(
+                row,
+                safe_to_end=lifecycle.safe_to_end(
+                    row,
+                    newer_secret_created_at=rows[index - 1].created_at if index else None,
+                    credential_active=active,
+                    now=now,
+                    settle=settle,
+                ),
+            )
+            for index, row in enumerate(rows)
+        ]
 
 
 @strawberry.type

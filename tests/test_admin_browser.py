@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -158,6 +158,36 @@ async def _seed_screenshot_organisation() -> None:
     await CredentialSecret.filter(credential_id=credential.id).update(last_used_at=used)
 
 
+async def _seed_lifecycle_organisation() -> None:
+    """Credentials showing each lifecycle signal (issue 6), and an owner and a developer."""
+    owner = await _admin("owner@lifecycle-tickets.example", "Lifecycle Tickets", Role.OWNER)
+    await _admin("developer@lifecycle-tickets.example", "Lifecycle Tickets", Role.DEVELOPER)
+    now = utcnow()
+    expiring = await _credential(owner, "Expiring feed")
+    await Credential.filter(client_id=expiring.client_id).update(expires_at=now + timedelta(days=2))
+    dormant = await _credential(owner, "Dormant export")
+    await Credential.filter(client_id=dormant.client_id).update(
+        created_at=now - timedelta(days=120)
+    )
+    rotated = await _credential(owner, "Rotated sync")
+    credential = await Credential.get(client_id=rotated.client_id)
+    await regenerate_secret(
+        TenantScope(owner.organisation.id),
+        _actor(owner),
+        str(credential.id),
+        timedelta(hours=24),
+        hasher=KeyedHasher((PEPPER.encode(),)),
+        now=now,
+    )
+    # The rotation happened two hours ago and the previous secret has not been used since.
+    await CredentialSecret.filter(credential_id=credential.id, expires_at__isnull=False).update(
+        created_at=now - timedelta(days=10)
+    )
+    await CredentialSecret.filter(credential_id=credential.id, expires_at__isnull=True).update(
+        created_at=now - timedelta(hours=2)
+    )
+
+
 async def _seed(database_url: str) -> Seeded:
     async with TortoiseContext() as context:
         await context.init(config=tortoise_config(database_url))
@@ -187,6 +217,7 @@ async def _seed(database_url: str) -> Seeded:
             if number == 5:
                 await _expire(owner, issued)
         await _seed_screenshot_organisation()
+        await _seed_lifecycle_organisation()
     return Seeded(rotate=rotate, revoke=revoke, edit=edit)
 
 
@@ -741,6 +772,70 @@ async def test_phone_width_and_colour_schemes(
     await page.keyboard.press("Escape")
     await open_detail(page, "Integration 12")
     assert await page.evaluate(no_sideways_scroll)
+
+
+# -- lifecycle signals and the credential policy (issue 6) -------------------------------------
+
+
+async def test_lifecycle_badges_policy_and_ending_a_previous_secret(
+    pages: Pages, environment: Environment
+) -> None:
+    page, _ = await pages.open()
+    await log_in(page, environment.server, "owner@lifecycle-tickets.example")
+    await expect(row(page, "Expiring feed").locator(".badge-soon")).to_have_text("Expires soon")
+    await expect(row(page, "Dormant export").locator(".badge-stale")).to_have_text(
+        "Stale (unused 90+ days)"
+    )
+    await expect(row(page, "Rotated sync").locator(".badge-soon, .badge-stale")).to_have_count(0)
+
+    policy = page.get_by_role("region", name="Credential policy")
+    await expect(policy).to_contain_text("no limit")
+    await policy.get_by_label("Maximum lifetime (days)").fill("4000")
+    await policy.get_by_role("button", name="Save policy").click()
+    await expect(policy.locator(".field-error")).to_contain_text("1 to 3650")
+    await policy.get_by_label("Maximum lifetime (days)").fill("30")
+    await policy.get_by_role("button", name="Save policy").click()
+    await expect(policy.get_by_text("Policy saved.")).to_be_visible()
+    await expect(policy).to_contain_text("Maximum credential lifetime: 30 days")
+    await page.mouse.move(0, 0)
+    await screenshot(page, "lifecycle-list", full_page=True)
+
+    await page.locator(".page-actions").get_by_role("button", name="Create credentials").click()
+    dialog = page.get_by_role("dialog", name="Create credentials")
+    expiry = dialog.get_by_label("Expiry date (optional)")
+    await expect(dialog).to_contain_text("Your organisation's policy allows at most 30 days")
+    latest = await expiry.get_attribute("max")
+    assert latest is not None
+    assert date.fromisoformat(latest) <= date.today() + timedelta(days=30)
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_role("dialog")).to_have_count(0)
+
+    await open_detail(page, "Rotated sync")
+    secrets = page.locator("table.secrets tbody tr")
+    await expect(secrets).to_have_count(2)
+    await expect(secrets.nth(1).locator(".badge-safe")).to_have_text("Safe to end")
+    await page.mouse.move(0, 0)
+    await screenshot(page, "lifecycle-detail", full_page=True)
+    await secrets.nth(1).get_by_role("button", name=re.compile("End the previous secret")).click()
+    confirm = page.get_by_role("dialog", name="End the previous secret of “Rotated sync” now?")
+    await expect(confirm).to_contain_text("Safe to end: it has not been used since the rotation")
+    await expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()
+    await confirm.get_by_role("button", name=re.compile("^End secret")).click()
+    await expect(page.get_by_role("dialog")).to_have_count(0)
+    await expect(secrets).to_have_count(1)
+    await expect(page.locator(".audit")).to_contain_text("Previous secret ended early")
+
+    await page.get_by_role("link", name="All credentials").click()
+    await open_detail(page, "Expiring feed")
+    await expect(page.locator(".detail-title .badge-soon")).to_have_text("Expires soon")
+    await expect(page.locator(".facts")).to_contain_text("Within 14 days")
+
+    reader, _ = await pages.open()
+    await log_in(reader, environment.server, "developer@lifecycle-tickets.example")
+    read_only_policy = reader.get_by_role("region", name="Credential policy")
+    await expect(read_only_policy).to_contain_text("Maximum credential lifetime: 30 days")
+    await expect(read_only_policy.get_by_role("button", name="Save policy")).to_have_count(0)
+    await expect(read_only_policy.get_by_label("Maximum lifetime (days)")).to_have_count(0)
 
 
 # -- the README's screenshots ------------------------------------------------------------------

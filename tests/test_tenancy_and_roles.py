@@ -195,7 +195,11 @@ async def test_cr07_viewer_is_the_callers_own_organisation(client: httpx.AsyncCl
     acme_viewer = (await gql(client, operation("Viewer"), token=acme_token))["data"]["viewer"]
     rival_viewer = (await gql(client, operation("Viewer"), token=rival_token))["data"]["viewer"]
 
-    assert acme_viewer["organisation"] == {"id": str(acme.id), "name": "Acme Tickets"}
+    assert acme_viewer["organisation"] == {
+        "id": str(acme.id),
+        "name": "Acme Tickets",
+        "credentialPolicy": {"maxCredentialLifetimeDays": None},
+    }
     assert rival_viewer["organisation"]["name"] == "Rival Events"
     assert rival_viewer["user"] == {"email": RIVAL_ADMIN}
 

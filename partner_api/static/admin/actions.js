@@ -1,6 +1,7 @@
 // The detail view's actions: Regenerate (grace period, confirmation, show-once result), Revoke
-// (a confirmation naming the credential) and Edit access. Each calls `onChanged(credential)`
-// after its dialog has closed, when the credential changed.
+// (a confirmation naming the credential), End a previous secret now (a confirmation that says
+// whether it is safe to end) and Edit access. Each calls `onChanged(credential)` after its dialog
+// has closed, when the credential changed.
 
 import { credentialForm } from "./credential_form.js";
 import { openDialog } from "./dialog.js";
@@ -157,9 +158,53 @@ export function openRevokeDialog(app, credential, { onChanged }) {
   dialog.focus(cancel);
 }
 
+export function openEndSecretDialog(app, credential, secret, { onChanged }) {
+  const { dialog, state } = dialogFor(`End the previous secret of “${credential.name}” now?`, onChanged, { className: "dialog-danger" });
+  const alerts = h("div", { class: "dialog-alerts" });
+  const submit = h("button", { type: "submit", class: "button button-danger", text: `End secret …${secret.hint} now` });
+  const { cancel, row } = actionsRow(dialog, submit);
+  const ending = `The previous secret (ending in …${secret.hint}) stops working at once instead of at ` +
+    `${formatDateTime(secret.expiresAt)}, and so do the access tokens obtained with it.`;
+  const form = h(
+    "form",
+    { class: "form", novalidate: "" },
+    h("p", { text: ending }),
+    secret.safeToEnd
+      ? banner("success", "Safe to end: it has not been used since the rotation (as of the last usage update, at most a minute old).")
+      : banner("warning", secret.lastUsedAt
+        ? `It was last used ${formatDateTime(secret.lastUsedAt)}. A system still using it will be refused until it switches to the current secret.`
+        : "It was rotated only recently: a system still using it may not have needed a new access token yet, and will be refused once it does."),
+    alerts,
+    row,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (submit.hasAttribute("aria-busy")) {
+      return;
+    }
+    const result = await mutate(app, {
+      dialog, alerts, button: submit, busyLabel: "Ending…",
+      operation: "EndPreviousSecret", field: "endPreviousSecret",
+      variables: { input: { id: credential.id, secretId: secret.id } },
+    });
+    if (result === null) {
+      return;
+    }
+    if (result.__typename !== "PreviousSecretEnded") {
+      alerts.replaceChildren(banner("error", failureMessage(result)));
+      return;
+    }
+    state.changed = result.credential;
+    dialog.close();
+  });
+  dialog.body.append(form);
+  // The safe choice has focus: Enter alone does not end the secret.
+  dialog.focus(cancel);
+}
+
 export function openEditDialog(app, credential, { onChanged }) {
   const { dialog, state } = dialogFor(`Edit access of “${credential.name}”`, onChanged, { className: "dialog-wide" });
-  const fields = credentialForm({ scopes: app.partnerApi.scopes, initial: credential });
+  const fields = credentialForm({ scopes: app.partnerApi.scopes, initial: credential, maxDays: app.policyDays() });
   const alerts = h("div", { class: "dialog-alerts" });
   const submit = h("button", { type: "submit", class: "button button-primary", text: "Save changes", disabled: true });
   const { row } = actionsRow(dialog, submit);

@@ -27,6 +27,13 @@ const app = {
   canManage() {
     return app.viewer !== null && canManage(app.viewer);
   },
+  /** The organisation's maximum credential lifetime in days, or null for no limit. */
+  policyDays() {
+    return app.viewer.organisation.credentialPolicy.maxCredentialLifetimeDays;
+  },
+  setPolicyDays(days) {
+    app.viewer.organisation.credentialPolicy = { maxCredentialLifetimeDays: days };
+  },
 
   /** Run a query for the page; errors become a page alert (with a retry), null is returned. */
   async load(task) {

@@ -25,7 +25,7 @@ export function openCreateDialog(app, { onCreated, returnFocus }) {
       }
     },
   });
-  const form = credentialForm({ scopes: app.partnerApi.scopes });
+  const form = credentialForm({ scopes: app.partnerApi.scopes, maxDays: app.policyDays() });
   const alerts = h("div", { class: "dialog-alerts" });
   const hintId = uid("create-hint");
   const submit = h("button", {

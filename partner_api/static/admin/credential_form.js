@@ -3,7 +3,7 @@
 // (the submit button stays disabled until valid) and places the server's ValidationError at its
 // field.
 
-import { dateInputValue, endOfDay } from "./format.js";
+import { dateInputValue, days, endOfDay, formatDate, latestDateWithin } from "./format.js";
 import { h, uid } from "./dom.js";
 
 const NAME_MAX = 100;
@@ -36,11 +36,22 @@ function sameList(a, b) {
   return a.length === b.length && a.every((value, index) => value === b[index]);
 }
 
+function expiryHint(maxDays, editing) {
+  if (maxDays === null) {
+    return "The credentials stop working at the end of this day, in your time zone. Leave empty for no expiry.";
+  }
+  const rule = `Your organisation's policy allows at most ${days(maxDays)}.`;
+  return editing
+    ? `The credentials stop working at the end of this day, in your time zone. ${rule}`
+    : `The credentials stop working at the end of this day, in your time zone. ${rule} Leave empty for the longest allowed (${days(maxDays)} from now).`;
+}
+
 /**
- * Build the fields. `scopes` is partnerApi.scopes; `initial` a credential when editing.
+ * Build the fields. `scopes` is partnerApi.scopes; `initial` a credential when editing;
+ * `maxDays` the organisation's maximum credential lifetime (null: no limit).
  * Returns { element, isValid, values, changes, showError, clearErrors, onInput }.
  */
-export function credentialForm({ scopes, initial = null }) {
+export function credentialForm({ scopes, initial = null, maxDays = null }) {
   const listeners = [];
   const touched = new Set();
   const base = uid("credential");
@@ -117,9 +128,10 @@ export function credentialForm({ scopes, initial = null }) {
   );
 
   const initialExpiry = initial ? dateInputValue(initial.expiresAt) : "";
+  const latestExpiry = maxDays === null ? null : latestDateWithin(maxDays);
   const expiry = h("input", {
     id: ids.expiresAt, name: "expiresAt", type: "date", value: initialExpiry,
-    min: dateInputValue(new Date().toISOString()),
+    min: dateInputValue(new Date().toISOString()), max: latestExpiry,
   });
   const initialAllowlist = initial ? initial.ipAllowlist : [];
   const allowlist = h("textarea", {
@@ -136,8 +148,8 @@ export function credentialForm({ scopes, initial = null }) {
     scopeSet,
     field({
       id: ids.expiresAt,
-      label: "Expiry date (optional)",
-      hint: "The credentials stop working at the end of this day, in your time zone. Leave empty for no expiry.",
+      label: maxDays !== null && initial ? "Expiry date" : "Expiry date (optional)",
+      hint: expiryHint(maxDays, initial !== null),
       control: expiry,
       errorSlot: errors.expiresAt,
     }),
@@ -167,8 +179,13 @@ export function credentialForm({ scopes, initial = null }) {
     if (level() === "FINE_GRAINED" && chosenScopes().length === 0) {
       found.scopes = "Choose at least one scope.";
     }
-    if (expiry.value && expiry.value !== initialExpiry && new Date(endOfDay(expiry.value)) <= new Date()) {
+    const expiryChanged = expiry.value !== initialExpiry;
+    if (expiry.value && expiryChanged && new Date(endOfDay(expiry.value)) <= new Date()) {
       found.expiresAt = "Choose a date in the future.";
+    } else if (expiry.value && expiryChanged && latestExpiry !== null && expiry.value > latestExpiry) {
+      found.expiresAt = `Your organisation's policy allows at most ${days(maxDays)}: choose ${formatDate(endOfDay(latestExpiry))} or earlier.`;
+    } else if (!expiry.value && expiryChanged && maxDays !== null) {
+      found.expiresAt = `Your organisation's policy requires an expiry date, at most ${days(maxDays)} away.`;
     }
     return found;
   }

@@ -1,11 +1,12 @@
-// One credential: every field, its live secrets, its audit trail, and (for owners and admins)
-// the Edit access, Regenerate and Revoke actions.
+// One credential: every field, its lifecycle signals, its live secrets, its audit trail, and
+// (for owners and admins) the Edit access, Regenerate, Revoke and "End now" (previous secret)
+// actions.
 
-import { openEditDialog, openRegenerateDialog, openRevokeDialog } from "./actions.js";
+import { openEditDialog, openEndSecretDialog, openRegenerateDialog, openRevokeDialog } from "./actions.js";
 import { copyable } from "./clipboard.js";
 import { h } from "./dom.js";
-import { AUDIT_LABELS, FIELD_LABELS, auditValue, formatDateTime, lastUsed, minutesInWords } from "./format.js";
-import { statusBadge } from "./list.js";
+import { AUDIT_LABELS, FIELD_LABELS, auditValue, days, formatDateTime, lastUsed, minutesInWords } from "./format.js";
+import { lifecycleBadges, statusBadge } from "./list.js";
 
 function fact(term, ...description) {
   return [h("dt", { text: term }), h("dd", {}, ...description)];
@@ -41,8 +42,16 @@ function factsSection(app, credential) {
       fact("Contact e-mail", credential.contactEmail),
       fact("Access", scopesFact(app, credential)),
       fact("Created", formatDateTime(credential.createdAt), credential.createdBy ? ` by ${credential.createdBy.email}` : ""),
-      fact("Last used", lastUsed(credential.lastUsedAt)),
-      fact("Expires", credential.expiresAt ? formatDateTime(credential.expiresAt) : "Never"),
+      fact(
+        "Last used",
+        lastUsed(credential.lastUsedAt),
+        credential.stale ? h("span", { class: "fact-note", text: `Unused for ${days(app.partnerApi.staleAfterDays)} or more: revoke these credentials if nothing needs them.` }) : null,
+      ),
+      fact(
+        "Expires",
+        credential.expiresAt ? formatDateTime(credential.expiresAt) : "Never",
+        credential.expiresSoon ? h("span", { class: "fact-note", text: `Within ${days(app.partnerApi.expiresSoonDays)}: extend the expiry date or create new credentials in time.` }) : null,
+      ),
       fact(
         "IP allowlist",
         credential.ipAllowlist.length === 0
@@ -55,15 +64,53 @@ function factsSection(app, credential) {
   );
 }
 
-function secretsSection(credential) {
+function secretNote(secret, current) {
+  if (secret.safeToEnd) {
+    return h("span", {
+      class: "badge badge-safe",
+      title: "Not used since the rotation (as of the last usage update, at most a minute old).",
+      text: "Safe to end",
+    });
+  }
+  const usedSince = Boolean(secret.lastUsedAt && current && new Date(secret.lastUsedAt) >= new Date(current.createdAt));
+  return h("span", {
+    class: "cell-sub",
+    text: usedSince ? "Used since the rotation" : "Not used since the rotation yet; wait until clients renew their access tokens",
+  });
+}
+
+function secretsSection(app, credential, onChanged) {
+  const [current] = credential.secrets;
+  const canEnd = app.canManage() && credential.status === "ACTIVE";
+  const hasPrevious = credential.secrets.length > 1;
   const rows = credential.secrets.map((secret, index) => h(
     "tr",
-    {},
-    h("th", { scope: "row", "data-label": "Secret" }, h("code", { text: `••••${secret.hint}` }), h("span", { class: "cell-sub", text: index === 0 ? "Current" : "Previous (grace period)" })),
+    { "data-secret-id": secret.id },
+    h(
+      "th",
+      { scope: "row", "data-label": "Secret" },
+      h("code", { text: `••••${secret.hint}` }),
+      h("span", { class: "cell-sub", text: index === 0 ? "Current" : "Previous (grace period)" }),
+      index === 0 ? null : secretNote(secret, current),
+    ),
     h("td", { "data-label": "Created" }, formatDateTime(secret.createdAt)),
     h("td", { "data-label": "Expires" }, secret.expiresAt ? formatDateTime(secret.expiresAt) : "When replaced"),
     h("td", { "data-label": "Last used", class: secret.lastUsedAt ? "" : "muted" }, lastUsed(secret.lastUsedAt)),
+    canEnd && hasPrevious
+      ? h(
+        "td",
+        { "data-label": "Action" },
+        index === 0
+          ? null
+          : h("button", {
+            type: "button", class: "button button-small", text: "End now", "data-focus": `end-${secret.id}`,
+            "aria-label": `End the previous secret ending in ${secret.hint} now`,
+            onclick: () => openEndSecretDialog(app, credential, secret, { onChanged }),
+          }),
+      )
+      : null,
   ));
+  const titles = ["Secret", "Created", "Expires", "Last used", ...(canEnd && hasPrevious ? ["Action"] : [])];
   return h(
     "section",
     { class: "card", "aria-labelledby": "secrets-title" },
@@ -78,7 +125,7 @@ function secretsSection(credential) {
           "table",
           { class: "secrets" },
           h("caption", { class: "visually-hidden", text: "Live secrets" }),
-          h("thead", {}, h("tr", {}, ["Secret", "Created", "Expires", "Last used"].map((title) => h("th", { scope: "col", text: title })))),
+          h("thead", {}, h("tr", {}, titles.map((title) => h("th", { scope: "col", text: title })))),
           h("tbody", {}, rows),
         ),
       ),
@@ -97,6 +144,12 @@ function changesOf(event) {
   }
   if (event.action === "CREDENTIAL_REVOKED") {
     return [`Reason: ${after.reason || "none given"}`];
+  }
+  if (event.action === "CREDENTIAL_PREVIOUS_SECRET_ENDED") {
+    return [
+      `Grace period would have ended ${formatDateTime(after.gracePeriodWouldHaveEndedAt)}`,
+      after.safeToEnd ? "It was safe to end: not used since the rotation" : "It was ended before it was known to be safe to end",
+    ];
   }
   if (event.action === "CREDENTIAL_CREATED") {
     return [`Access: ${auditValue(after.accessLevel)}${after.scopes && after.scopes.length ? ` (${after.scopes.join(", ")})` : ""}`];
@@ -191,6 +244,18 @@ export function detailView(app, data) {
     : credential.status === "EXPIRED"
       ? h("p", { class: "banner banner-neutral", text: "These credentials have expired. Edit access to set a later expiry date." })
       : null;
+  const policyDays = app.policyDays();
+  const beyondPolicy = credential.exceedsPolicy && policyDays !== null
+    ? h("p", {
+      class: "banner banner-neutral",
+      text: credential.expiresAt
+        ? `These credentials expire on ${formatDateTime(credential.expiresAt)}, later than your organisation's policy (at most ${days(policyDays)}) ` +
+          "allows for new credentials. They keep working until then; edit the expiry date to bring them within the policy."
+        : `These credentials never expire, which your organisation's policy (at most ${days(policyDays)}) no longer allows for new credentials. ` +
+          "They keep working; set an expiry date to bring them within the policy.",
+    })
+    : null;
+  const changed = (updated) => app.credentialChanged(updated);
   return h(
     "section",
     { class: "detail", "aria-labelledby": "detail-title", "data-credential-id": credential.id },
@@ -198,15 +263,22 @@ export function detailView(app, data) {
     h(
       "div",
       { class: "detail-header" },
-      h("div", { class: "detail-title" }, h("h2", { id: "detail-title", text: credential.name }), statusBadge(credential.status)),
+      h(
+        "div",
+        { class: "detail-title" },
+        h("h2", { id: "detail-title", text: credential.name }),
+        statusBadge(credential.status),
+        lifecycleBadges(app, credential),
+      ),
       actionBar(app, credential),
     ),
     notice,
+    beyondPolicy,
     h(
       "div",
       { class: "detail-grid" },
       factsSection(app, credential),
-      h("div", { class: "detail-side" }, secretsSection(credential), auditSection(app, credential.id, data.auditEvents)),
+      h("div", { class: "detail-side" }, secretsSection(app, credential, changed), auditSection(app, credential.id, data.auditEvents)),
     ),
   );
 }

@@ -16,6 +16,8 @@ export const AUDIT_LABELS = {
   CREDENTIAL_SECRET_REGENERATED: "Secret regenerated",
   CREDENTIAL_UPDATED: "Access changed",
   CREDENTIAL_REVOKED: "Credentials revoked",
+  CREDENTIAL_PREVIOUS_SECRET_ENDED: "Previous secret ended early",
+  CREDENTIAL_POLICY_UPDATED: "Credential policy changed",
   TOKEN_ISSUED: "Access tokens issued",
   TOKEN_REFUSED: "Token requests refused",
   TOKEN_REVOKED: "Access token revoked",
@@ -33,6 +35,8 @@ export const FIELD_LABELS = {
   reason: "Reason",
   gracePeriodMinutes: "Grace period",
   clientId: "Client ID",
+  secretId: "Secret",
+  maxCredentialLifetimeDays: "Maximum lifetime",
 };
 
 export function formatDate(iso) {
@@ -70,6 +74,19 @@ export function minutesInWords(minutes) {
     return plural(minutes / 60, "hour");
   }
   return plural(minutes, "minute");
+}
+
+/** "1 day" / "30 days". */
+export function days(count) {
+  return `${count} ${count === 1 ? "day" : "days"}`;
+}
+
+/** The latest yyyy-mm-dd whose end (in the reader's time zone) is within `maxDays` from now:
+ * the server refuses an expiry later than now + maxDays, and a date's expiry is its last second. */
+export function latestDateWithin(maxDays) {
+  const limit = new Date(Date.now() + maxDays * 86400000);
+  const lastDay = new Date(limit.getFullYear(), limit.getMonth(), limit.getDate() - 1);
+  return dateInputValue(lastDay.toISOString());
 }
 
 export function canManage(viewer) {

@@ -2,7 +2,8 @@
 
 import { copyable } from "./clipboard.js";
 import { h, uid } from "./dom.js";
-import { STATUS_LABELS, accessSummary, formatDate, formatTime, lastUsed } from "./format.js";
+import { STATUS_LABELS, accessSummary, days, formatDate, formatTime, lastUsed } from "./format.js";
+import { policySection } from "./policy.js";
 
 export const PAGE_SIZE = 10;
 
@@ -10,8 +11,30 @@ export function statusBadge(status) {
   return h("span", { class: `badge badge-${status.toLowerCase()}`, text: STATUS_LABELS[status] || status });
 }
 
+/** "Expires soon" and "Stale" badges (the server decides: Credential.expiresSoon / .stale). */
+export function lifecycleBadges(app, credential) {
+  const { expiresSoonDays, staleAfterDays } = app.partnerApi;
+  return [
+    credential.expiresSoon
+      ? h("span", { class: "badge badge-soon", title: `Expires within ${days(expiresSoonDays)}`, text: "Expires soon" })
+      : null,
+    credential.stale
+      ? h("span", { class: "badge badge-stale", title: `Not used for ${days(staleAfterDays)} or more`, text: `Stale (unused ${staleAfterDays}+ days)` })
+      : null,
+  ];
+}
+
 function emptyState(app) {
   const manage = app.canManage();
+  return h(
+    "div",
+    {},
+    emptyCard(app, manage),
+    policySection(app),
+  );
+}
+
+function emptyCard(app, manage) {
   return h(
     "section",
     { class: "empty-state", "aria-labelledby": "empty-title" },
@@ -58,7 +81,14 @@ function row(app, credential) {
   return h(
     "tr",
     { "data-credential-id": credential.id },
-    h("th", { scope: "row", "data-label": "Name" }, link, h("span", { class: "cell-sub", text: credential.contactEmail })),
+    h(
+      "th",
+      { scope: "row", "data-label": "Name" },
+      link,
+      h("span", { class: "cell-sub", text: credential.contactEmail }),
+      // Under the name rather than in the status column, which stays narrow enough for the table.
+      credential.expiresSoon || credential.stale ? h("span", { class: "badges cell-badges" }, lifecycleBadges(app, credential)) : null,
+    ),
     h("td", { "data-label": "Client ID" }, copyable(credential.clientId, `client ID of ${credential.name}`)),
     h("td", { "data-label": "Access" }, accessCell(credential)),
     h("td", { "data-label": "Created", class: "nowrap" }, h("time", { datetime: credential.createdAt, text: formatDate(credential.createdAt) })),
@@ -138,5 +168,6 @@ export function listView(app, connection) {
     ),
     body,
     pager(app, connection),
+    policySection(app),
   );
 }
