@@ -42,6 +42,10 @@ from models.credential import Credential
 from models.enums import ActorType, AuditAction
 from models.oauth import ChangeKind, RevokedToken
 from partner_api.clock import utcnow
+from partner_api.observability.metrics import (
+    VERIFIED_TOKEN_CACHE,
+    count_client_authentication_failure,
+)
 from partner_api.settings import Settings
 
 logger = logging.getLogger("partner_api.oauth")
@@ -135,6 +139,7 @@ class AuthorizationServer:
     async def reload_keys(self) -> None:
         self.key_ring = await load_key_ring(
             key_encryption_key=self.settings.key_encryption_key,
+            previous_key_encryption_keys=self.settings.previous_key_encryption_keys,
             token_ttl=timedelta(seconds=self.settings.access_token_ttl_seconds),
             now=utcnow(),
         )
@@ -217,6 +222,7 @@ class AuthorizationServer:
         self, client_id: str, reason: str, client_ip: str | None, now: datetime
     ) -> None:
         """Failed authentications are logged; for a known client ID also audited (aggregated)."""
+        count_client_authentication_failure(reason)
         logger.info(
             "client authentication refused",
             extra={"client_id": client_id[:64], "reason": reason, "client_ip": client_ip},
@@ -328,6 +334,7 @@ class AuthorizationServer:
         `exp` (with leeway) to be ahead; everything that can change is checked by the caller."""
         now = time.time()
         cached = self._verified.get(token)
+        (VERIFIED_TOKEN_CACHE.miss if cached is None else VERIFIED_TOKEN_CACHE.hit).inc()
         if cached is not None:
             if (
                 cached.expires_at + VERIFICATION_LEEWAY.total_seconds() > now

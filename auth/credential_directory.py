@@ -21,6 +21,7 @@ from tortoise.expressions import Q
 from auth.scopes import SCOPE_NAMES, in_catalogue_order
 from models.credential import Credential, CredentialSecret
 from models.enums import AccessLevel
+from partner_api.observability.metrics import CREDENTIAL_CACHE
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -122,11 +123,14 @@ class CredentialDirectory:
     def _cached(self, credential_id: UUID, monotonic_now: float) -> CredentialState | None:
         state = self._by_id.get(credential_id)
         if state is None:
+            CREDENTIAL_CACHE.miss.inc()
             return None
         if monotonic_now - state.loaded_at > self._max_age:
             self.invalidate(credential_id)
+            CREDENTIAL_CACHE.miss.inc()
             return None
         self._by_id.move_to_end(credential_id)
+        CREDENTIAL_CACHE.hit.inc()
         return state
 
     def _remember(self, state: CredentialState) -> None:
@@ -142,6 +146,8 @@ class CredentialDirectory:
         self, lookup_id: str, *, now: datetime, monotonic_now: float
     ) -> tuple[CredentialState, SecretState] | None:
         credential_id = self._credential_of_lookup.get(lookup_id)
+        if credential_id is None:
+            CREDENTIAL_CACHE.miss.inc()
         state = None if credential_id is None else self._cached(credential_id, monotonic_now)
         if state is None:
             row = await CredentialSecret.get_or_none(lookup_id=lookup_id).only("credential_id")

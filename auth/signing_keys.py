@@ -13,10 +13,12 @@ import base64
 import hashlib
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,12 +32,31 @@ from models.oauth import ChangeKind, SigningKey
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
+# Advisory-lock key serialising key rotations on PostgreSQL ("signkeys" as a big-endian int64).
+ROTATION_LOCK_KEY = int.from_bytes(b"signkeys", "big") - 2**63
+
 # Tokens are accepted this long past `exp` (RS-05); retired keys stay published this much longer.
 VERIFICATION_LEEWAY = timedelta(seconds=30)
 
 
 class SigningKeyError(Exception):
     """No usable signing key (e.g. production without a provisioned key)."""
+
+
+def _open(value: str, *, kid: str, keys: Sequence[bytes]) -> bytes | None:
+    version, _, payload = value.partition(":")
+    if version != "v1":
+        raise SigningKeyError(f"signing key {kid}: unknown encryption format")
+    try:
+        raw = base64.b64decode(payload, validate=True)
+    except ValueError:
+        raise SigningKeyError(f"signing key {kid}: malformed encrypted key") from None
+    for key in keys:
+        try:
+            return _aead(key).decrypt(raw[:12], raw[12:], kid.encode())
+        except InvalidTag:
+            continue
+    return None
 
 
 def _aead(key_encryption_key: bytes) -> AESGCM:
@@ -53,17 +74,15 @@ def encrypt_private_key(key: PrivateKey, *, kid: str, key_encryption_key: bytes)
     return "v1:" + base64.b64encode(nonce + sealed).decode("ascii")
 
 
-def decrypt_private_key(value: str, *, kid: str, key_encryption_key: bytes) -> PrivateKey:
-    version, _, payload = value.partition(":")
-    if version != "v1":
-        raise SigningKeyError(f"signing key {kid}: unknown encryption format")
-    raw = base64.b64decode(payload)
-    try:
-        der = _aead(key_encryption_key).decrypt(raw[:12], raw[12:], kid.encode())
-    except Exception:
+def decrypt_private_key(
+    value: str, *, kid: str, key_encryption_key: bytes, previous_keys: Sequence[bytes] = ()
+) -> PrivateKey:
+    """Open a stored key with the current key-encryption key, else with a previous one."""
+    der = _open(value, kid=kid, keys=(key_encryption_key, *previous_keys))
+    if der is None:
         raise SigningKeyError(
             f"signing key {kid} cannot be decrypted: wrong PARTNER_API_KEY_ENCRYPTION_KEY?"
-        ) from None
+        )
     key = serialization.load_der_private_key(der, password=None)
     if not isinstance(
         key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
@@ -130,7 +149,11 @@ def publication_cutoff(now: datetime, token_ttl: timedelta) -> datetime:
 
 
 async def load_key_ring(
-    *, key_encryption_key: bytes, token_ttl: timedelta, now: datetime
+    *,
+    key_encryption_key: bytes,
+    token_ttl: timedelta,
+    now: datetime,
+    previous_key_encryption_keys: Sequence[bytes] = (),
 ) -> KeyRing:
     rows = await SigningKey.all().order_by("-created_at")
     cutoff = publication_cutoff(now, token_ttl)
@@ -140,7 +163,10 @@ async def load_key_ring(
         if row.retired_at is not None and row.retired_at <= cutoff:
             continue
         private_key = decrypt_private_key(
-            row.encrypted_private_key, kid=row.kid, key_encryption_key=key_encryption_key
+            row.encrypted_private_key,
+            kid=row.kid,
+            key_encryption_key=key_encryption_key,
+            previous_keys=previous_key_encryption_keys,
         )
         loaded = LoadedKey(
             kid=row.kid,
@@ -165,7 +191,11 @@ async def rotate_signing_key(
     """Create a new active key and retire the current one, in one transaction."""
     private_key = generate_private_key(algorithm)
     kid = f"{now:%Y%m%d}-{secrets.token_hex(4)}"
-    async with in_transaction():
+    async with in_transaction() as connection:
+        if connection.capabilities.dialect == "postgres":
+            # Concurrent rotations would each retire only the keys their snapshot saw and leave
+            # two active: serialise them (released at commit). SQLite serialises writers itself.
+            await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [ROTATION_LOCK_KEY])
         await SigningKey.filter(retired_at__isnull=True).update(retired_at=now)
         row = await SigningKey.create(
             kid=kid,
@@ -177,6 +207,36 @@ async def rotate_signing_key(
         )
         await change_feed.publish(ChangeKind.SIGNING_KEYS_CHANGED)
     return row
+
+
+async def reencrypt_signing_keys(
+    *, key_encryption_key: bytes, previous_key_encryption_keys: Sequence[bytes]
+) -> int:
+    """Seal every stored key that a previous key-encryption key opens with the current one.
+
+    One transaction; returns how many keys were re-sealed. Afterwards the previous keys can be
+    dropped from the configuration. A key that no configured key opens stops the command.
+    """
+    changed = 0
+    async with in_transaction():
+        for row in await SigningKey.all().select_for_update():
+            if (
+                _open(row.encrypted_private_key, kid=row.kid, keys=(key_encryption_key,))
+                is not None
+            ):
+                continue
+            private_key = decrypt_private_key(
+                row.encrypted_private_key,
+                kid=row.kid,
+                key_encryption_key=key_encryption_key,
+                previous_keys=previous_key_encryption_keys,
+            )
+            row.encrypted_private_key = encrypt_private_key(
+                private_key, kid=row.kid, key_encryption_key=key_encryption_key
+            )
+            await row.save(update_fields=["encrypted_private_key"])
+            changed += 1
+    return changed
 
 
 async def ensure_signing_key(

@@ -22,6 +22,8 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from partner_api.observability.metrics import RATE_LIMIT_HITS, RATE_LIMIT_STORE_ERRORS
+
 logger = logging.getLogger("partner_api.throttle")
 
 
@@ -68,7 +70,9 @@ class InMemoryWindowCounter:
         window_seconds: int,
         monotonic: Callable[[], float] = time.monotonic,
         max_keys: int = 100_000,
+        name: str = "unnamed",
     ) -> None:
+        self._hits = RATE_LIMIT_HITS.labels(name)
         self._limit = limit
         self._window = window_seconds
         self._monotonic = monotonic
@@ -89,6 +93,7 @@ class InMemoryWindowCounter:
         window = self._current(key)
         if window is None or window.count < self._limit:
             return 0
+        self._hits.inc()
         return self._wait(window)
 
     async def record(self, key: str) -> int:
@@ -98,13 +103,16 @@ class InMemoryWindowCounter:
                 self._evict()
             window = self._windows[key] = _Window(started=self._monotonic(), count=0)
         window.count += 1
-        return self._wait(window) if window.count > self._limit else 0
+        if window.count <= self._limit:
+            return 0
+        self._hits.inc()
+        return self._wait(window)
 
     async def reset(self, key: str) -> None:
         self._windows.pop(key, None)
 
     async def hit(self, key: str) -> Usage:
-        await self.record(key)
+        await self.record(key)  # counts a hit when over the limit
         window = self._windows[key]
         return Usage(
             limit=self._limit,
@@ -127,6 +135,8 @@ class RedisWindowCounter:
     def __init__(self, client: Redis, *, name: str, limit: int, window_seconds: int) -> None:
         self._client = client
         self._prefix = f"partner-api:{name}:"
+        self._hits = RATE_LIMIT_HITS.labels(name)
+        self._store_errors = RATE_LIMIT_STORE_ERRORS.labels(name)
         self._limit = limit
         self._window = window_seconds
 
@@ -137,11 +147,13 @@ class RedisWindowCounter:
                 pipe.pttl(self._prefix + key)
                 raw_count, ttl_ms = await pipe.execute()
         except RedisError as error:
+            self._store_errors.inc()
             logger.error("rate-limit store unavailable, not throttling: %s", type(error).__name__)
             return 0
         count = int(raw_count or 0)
         if count < self._limit:
             return 0
+        self._hits.inc()
         return max(1, math.ceil(int(ttl_ms) / 1000)) if int(ttl_ms) > 0 else 1
 
     async def _increment(self, key: str) -> tuple[int, int] | None:
@@ -153,6 +165,7 @@ class RedisWindowCounter:
                 pipe.pttl(self._prefix + key)
                 count, _, ttl_ms = await pipe.execute()
         except RedisError as error:
+            self._store_errors.inc()
             logger.error("rate-limit store unavailable, not throttling: %s", type(error).__name__)
             return None
         return int(count), max(1, math.ceil(int(ttl_ms) / 1000)) if int(ttl_ms) > 0 else 1
@@ -161,6 +174,7 @@ class RedisWindowCounter:
         counted = await self._increment(key)
         if counted is None or counted[0] <= self._limit:
             return 0
+        self._hits.inc()
         return counted[1]
 
     async def hit(self, key: str) -> Usage:
@@ -168,6 +182,8 @@ class RedisWindowCounter:
         if counted is None:
             return Usage(limit=self._limit, remaining=self._limit, reset_seconds=self._window)
         count, reset = counted
+        if count > self._limit:
+            self._hits.inc()
         return Usage(limit=self._limit, remaining=self._limit - count, reset_seconds=reset)
 
     async def reset(self, key: str) -> None:
@@ -186,7 +202,7 @@ def counter_factory(redis: Redis | None) -> CounterFactory:
 
     def make(*, name: str, limit: int, window_seconds: int) -> WindowCounter:
         if redis is None:
-            return InMemoryWindowCounter(limit=limit, window_seconds=window_seconds)
+            return InMemoryWindowCounter(limit=limit, window_seconds=window_seconds, name=name)
         return RedisWindowCounter(redis, name=name, limit=limit, window_seconds=window_seconds)
 
     return make

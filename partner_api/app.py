@@ -20,15 +20,18 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from auth.authorization_server import AuthorizationServer
 from auth.keyed_hash import KeyedHasher
+from auth.platform_identity import admin_authenticator
 from auth.resource_server import ResourceServer
-from auth.sessions import SessionAuthenticator
 from auth.throttle import counter_factory
 from partner_api import log_redaction
 from partner_api.admin_page import admin_page_routes
-from partner_api.database import database_is_reachable, ensure_sqlite_directory, tortoise_config
+from partner_api.database import ensure_sqlite_directory, tortoise_config
 from partner_api.docs_page import documentation_routes
 from partner_api.graphql_endpoint import AdminGraphQL
 from partner_api.oauth_http import OAuthEndpoints
+from partner_api.observability.metrics_endpoint import MetricsListener, metrics_routes
+from partner_api.observability.middleware import ObservabilityMiddleware
+from partner_api.observability.readiness import Readiness
 from partner_api.partner_http import PartnerApi
 from partner_api.security_headers import SecurityHeaders
 from partner_api.services import Services
@@ -47,7 +50,7 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         hasher=hasher,
-        authenticator=SessionAuthenticator(),
+        authenticator=admin_authenticator(settings),
         login_failures_by_account=counters(
             name="login-failures-account",
             limit=settings.login_max_failures_per_account,
@@ -95,13 +98,6 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-async def readyz(request: Request) -> JSONResponse:
-    """The process can reach its database."""
-    if await database_is_reachable():
-        return JSONResponse({"status": "ready"})
-    return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-
-
 def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette:
     """Build the app. With `manage_database=False` the caller owns the Tortoise context (tests)."""
     log_redaction.install()
@@ -127,10 +123,16 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             # keep it out of the garbage collector's full passes, which otherwise stall requests.
             gc.collect()
             gc.freeze()
+            listener = None
+            if settings.metrics_port is not None:
+                listener = MetricsListener(settings.metrics_host, settings.metrics_port)
+                listener.start()
             task = asyncio.create_task(_housekeeping(server))
             try:
                 yield
             finally:
+                if listener is not None:
+                    listener.stop()
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -150,11 +152,14 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             *documentation_routes(settings),
             *admin_page_routes(settings),
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
+            Route("/readyz", Readiness(redis=services.redis).endpoint, methods=["GET"]),
+            *metrics_routes(settings),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
         middleware=[
+            # Outermost: the request id covers, and the latency includes, everything below.
+            Middleware(ObservabilityMiddleware, trusted_proxies=settings.trusted_proxies),
             Middleware(
                 SecurityHeaders, hsts_seconds=settings.hsts_seconds if settings.production else 0
             ),

@@ -22,14 +22,21 @@ from auth.signing_keys import (
     SigningKeyError,
     ensure_signing_key,
     load_key_ring,
+    reencrypt_signing_keys,
     rotate_signing_key,
 )
 from models.enums import Role
 from partner_api import log_redaction
 from partner_api.admins import create_admin, reset_password
 from partner_api.clock import utcnow
-from partner_api.database import apply_migrations, ensure_sqlite_directory, tortoise_config
+from partner_api.database import (
+    apply_migrations,
+    ensure_sqlite_directory,
+    schema_lock,
+    tortoise_config,
+)
 from partner_api.demo import DEMO_OWNER, demo_exists, seed_demo
+from partner_api.observability.log_format import logging_config
 from partner_api.settings import SIGNING_ALGORITHMS, ConfigurationError, Settings
 from partner_api.validation import InvalidInput
 
@@ -71,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
         help="default: PARTNER_API_SIGNING_ALGORITHM",
     )
 
+    commands.add_parser(
+        "reencrypt-signing-keys",
+        help="seal the stored signing keys with the current key-encryption key (after a change)",
+    )
+
     demo = commands.add_parser("seed-demo", help="create the demo organisation and credentials")
     demo.add_argument(
         "--reset-password",
@@ -95,12 +107,21 @@ def _read_password(from_stdin: bool) -> str:
 
 
 async def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
-    await apply_migrations(settings.database_url)
-    await Tortoise.init(config=tortoise_config(settings.database_url))
-    try:
-        return await work()
-    finally:
-        await Tortoise.close_connections()
+    """Migrate, then run `work`, holding the schema lock throughout: another command or a
+    second `serve` starting at the same moment waits instead of racing to migrate or to
+    create the first signing key."""
+    async with schema_lock(settings.database_url):
+        await apply_migrations(settings.database_url)
+        await Tortoise.init(config=tortoise_config(settings.database_url))
+        try:
+            return await work()
+        finally:
+            await Tortoise.close_connections()
+
+
+async def _migrate(settings: Settings) -> None:
+    async with schema_lock(settings.database_url):
+        await apply_migrations(settings.database_url)
 
 
 async def _create_admin(settings: Settings, args: argparse.Namespace, password: str) -> str:
@@ -158,7 +179,9 @@ async def _seed_demo(settings: Settings, reset: bool) -> str:
 
 
 async def _prepare_to_serve(settings: Settings) -> None:
-    """Migrate and make sure a signing key exists before any worker starts (no start-up races)."""
+    """Migrate and make sure a signing key exists before any worker starts. Both happen under
+    the schema lock (`_with_database`), so several `serve` processes started at once on an
+    empty database migrate once and create exactly one active key."""
 
     async def work() -> None:
         await ensure_signing_key(
@@ -170,6 +193,7 @@ async def _prepare_to_serve(settings: Settings) -> None:
         # Fails early, here, when the key-encryption key cannot open the stored keys.
         await load_key_ring(
             key_encryption_key=settings.key_encryption_key,
+            previous_key_encryption_keys=settings.previous_key_encryption_keys,
             token_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
             now=utcnow(),
         )
@@ -192,9 +216,29 @@ async def _rotate_signing_key(settings: Settings, algorithm: str | None) -> str:
     )
 
 
+async def _reencrypt_signing_keys(settings: Settings) -> str:
+    changed = await _with_database(
+        settings,
+        lambda: reencrypt_signing_keys(
+            key_encryption_key=settings.key_encryption_key,
+            previous_key_encryption_keys=settings.previous_key_encryption_keys,
+        ),
+    )
+    return (
+        f"Re-encrypted {changed} signing key(s) with PARTNER_API_KEY_ENCRYPTION_KEY; "
+        "PARTNER_API_PREVIOUS_KEY_ENCRYPTION_KEYS can now be removed."
+    )
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    if settings.metrics_port is not None and workers > 1:
+        # Each worker is its own process with its own metrics; only one could bind the port.
+        raise CommandError(
+            "PARTNER_API_METRICS_PORT needs --workers 1: run one process per port or container "
+            "and scrape each, or scrape /metrics on the main port (PARTNER_API_METRICS_TOKEN)"
+        )
     asyncio.run(_prepare_to_serve(settings))
     ensure_sqlite_directory(settings.database_url)
     uvicorn.run(
@@ -207,6 +251,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         # uvicorn's access log prints whole URLs, and a misbehaving client may put a secret in a
         # query string; nothing that can carry a secret is logged (SECURITY.md LG-02).
         access_log=False,
+        # uvicorn applies this in every worker: its own loggers format like ours (JSON or text).
+        log_config=logging_config(settings),
     )
 
 
@@ -218,13 +264,15 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             _serve(settings, args.host, args.port, args.workers)
         elif args.command == "migrate":
-            asyncio.run(apply_migrations(settings.database_url))
+            asyncio.run(_migrate(settings))
             print("Database is up to date.")
         elif args.command == "create-admin":
             password = _read_password(args.password_stdin)
             print(asyncio.run(_create_admin(settings, args, password)))
         elif args.command == "rotate-signing-key":
             print(asyncio.run(_rotate_signing_key(settings, args.algorithm)))
+        elif args.command == "reencrypt-signing-keys":
+            print(asyncio.run(_reencrypt_signing_keys(settings)))
         elif args.command == "seed-demo":
             print(asyncio.run(_seed_demo(settings, args.reset_password)))
     except (CommandError, ConfigurationError) as error:

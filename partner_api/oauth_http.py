@@ -27,6 +27,7 @@ from auth.oauth_errors import (
 from auth.scopes import CATALOGUE
 from auth.token_request import read_form
 from partner_api.client_address import client_address
+from partner_api.observability.metrics import TOKEN_ISSUED, count_token_refusal
 from partner_api.settings import Settings
 
 logger = logging.getLogger("partner_api.oauth")
@@ -34,8 +35,9 @@ AUTH_METHODS = [CLIENT_SECRET_BASIC, CLIENT_SECRET_POST]
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _oauth_endpoint(work: Handler) -> Handler:
-    """POST only (TE-01); every OAuth2Error becomes its RFC 6749 §5.2 response."""
+def _oauth_endpoint(work: Handler, *, counts_tokens: bool = False) -> Handler:
+    """POST only (TE-01); every OAuth2Error becomes its RFC 6749 §5.2 response. With
+    `counts_tokens`, refusals are counted by reason (partner_api_token_requests_total)."""
 
     async def endpoint(request: Request) -> Response:
         try:
@@ -43,9 +45,13 @@ def _oauth_endpoint(work: Handler) -> Handler:
                 raise MethodNotAllowed
             return await work(request)
         except OAuth2Error as error:
+            if counts_tokens:
+                count_token_refusal(error.error, error.status_code)
             return error_response(error)
         except Exception:
             logger.exception("unexpected fault in an OAuth endpoint")
+            if counts_tokens:
+                count_token_refusal(ServerError.error, ServerError.status_code)
             return error_response(ServerError())
 
     return endpoint
@@ -59,7 +65,11 @@ class OAuthEndpoints:
     def routes(self) -> list[Route]:
         every_method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
         return [
-            Route("/oauth/token", _oauth_endpoint(self.token), methods=every_method),
+            Route(
+                "/oauth/token",
+                _oauth_endpoint(self.token, counts_tokens=True),
+                methods=every_method,
+            ),
             Route("/oauth/introspect", _oauth_endpoint(self.introspect), methods=every_method),
             Route("/oauth/revoke", _oauth_endpoint(self.revoke), methods=every_method),
             Route("/.well-known/oauth-authorization-server", self.metadata, methods=["GET"]),
@@ -95,6 +105,7 @@ class OAuthEndpoints:
             f'{{"access_token":"{issued.token}","token_type":"Bearer",'
             f'"expires_in":{issued.expires_in},"scope":"{issued.scope}"}}'
         )
+        TOKEN_ISSUED.inc()
         return Response(body, media_type="application/json", headers=NO_STORE_HEADERS)
 
     async def introspect(self, request: Request) -> Response:

@@ -41,6 +41,7 @@ from models.ticketing import (
 from partner_api.api_error import ApiError
 from partner_api.clock import utcnow
 from partner_api.cursors import InvalidCursor, decode_cursor, encode_cursor
+from partner_api.observability.metrics import ACCESS_TOKEN_VALID, count_access_token_refusal
 from partner_api.request_body import read_bounded
 from partner_api.reservations import (
     ReservationLine,
@@ -334,7 +335,9 @@ class PartnerApi:
             try:
                 partner = await self._resource_server.authenticate(request)
             except BearerError as error:
+                count_access_token_refusal(error.error)
                 return bearer_error_response(error)
+            ACCESS_TOKEN_VALID.inc()
             # Counted before the scope check: every authenticated answer carries the limits.
             usage = await self._rate_limit.hit(partner.credential.client_id)
             response: Response

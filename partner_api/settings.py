@@ -76,6 +76,9 @@ class Settings:
     access_token_ttl_seconds: int = 15 * 60
     signing_algorithm: SigningAlgorithm = "ES256"
     key_encryption_key: bytes = field(repr=False, default=b"")
+    # Older key-encryption keys that still open stored signing keys until
+    # `partner-api reencrypt-signing-keys` has sealed them with the current one.
+    previous_key_encryption_keys: tuple[bytes, ...] = field(repr=False, default=())
     audience_override: str | None = None
     token_max_failures_per_client_address: int = 10
     token_max_failures_per_address: int = 100
@@ -203,6 +206,7 @@ class Settings:
             ),
             signing_algorithm=_signing_algorithm(reader),
             key_encryption_key=key_encryption_key,
+            previous_key_encryption_keys=_previous_key_encryption_keys(reader),
             audience_override=reader.text("PARTNER_API_AUDIENCE", "") or None,
             token_max_failures_per_client_address=reader.integer(
                 "PARTNER_API_TOKEN_MAX_FAILURES_PER_CLIENT_ADDRESS", 10, 1
@@ -412,6 +416,16 @@ def _key_encryption_key(reader: _Reader, *, data_dir: Path, production: bool) ->
         )
     _refuse_placeholder("PARTNER_API_KEY_ENCRYPTION_KEY", value, production=production)
     return value.encode("utf-8")
+
+
+def _previous_key_encryption_keys(reader: _Reader) -> tuple[bytes, ...]:
+    raw = reader.secret("PARTNER_API_PREVIOUS_KEY_ENCRYPTION_KEYS") or ""
+    values = tuple(part.strip().encode("utf-8") for part in raw.split(",") if part.strip())
+    if any(len(value) < MIN_PEPPER_BYTES for value in values):
+        raise ConfigurationError(
+            f"previous key-encryption keys must be at least {MIN_PEPPER_BYTES} characters long"
+        )
+    return values
 
 
 def _development_pepper(data_dir: Path) -> str:

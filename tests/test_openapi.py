@@ -23,9 +23,16 @@ from partner_api.settings import Settings
 from tests.helpers import make_admin, make_credential
 
 # Not part of the partner-facing contract: the admin GraphQL API and the admin page on top of it
-# (/settings/…), the health probes, and the docs page's own assets. Anything else must be
-# documented: add a prefix here only for a surface partners never call.
-UNDOCUMENTED_PREFIXES = ("/graphql", "/settings/", "/healthz", "/readyz", "/docs/assets")
+# (/settings/…), the health probes, the operators' /metrics, and the docs page's own assets.
+# Anything else must be documented: add a prefix here only for a surface partners never call.
+UNDOCUMENTED_PREFIXES = (
+    "/graphql",
+    "/settings/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/docs/assets",
+)
 OPERATION_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 _PATH_PARAMETER = re.compile(r"\{[^}]*\}")
 

@@ -427,3 +427,99 @@ async def test_cr08_private_keys_are_stored_encrypted(
         )
         == der
     )
+
+
+# -- changing the key-encryption key -------------------------------------------------------------
+
+NEW_KEY_ENCRYPTION_KEY = "a-new-key-encryption-key-Zq7wN2xK9vB4mT6yR1sD8f"
+
+
+async def test_cr08_key_encryption_key_change_with_previous_keys_and_reencryption(
+    tmp_path: Path,
+) -> None:
+    """A new key-encryption key with the old one listed as previous keeps every process able to
+    open the stored keys; `reencrypt-signing-keys` then seals them with the new key, after which
+    the previous key can be dropped. Without the previous key, serving refuses to start."""
+    async with cli_database(tmp_path) as (url, env):
+        first_kid = printed_kid(await run_cli("rotate-signing-key", env=env, cwd=tmp_path))
+        second_kid = printed_kid(await run_cli("rotate-signing-key", env=env, cwd=tmp_path))
+        changed = {**env, "PARTNER_API_KEY_ENCRYPTION_KEY": NEW_KEY_ENCRYPTION_KEY}
+
+        settings_new_only = Settings.from_env(changed)
+        with_previous = {
+            **changed,
+            "PARTNER_API_PREVIOUS_KEY_ENCRYPTION_KEYS": TEST_KEY_ENCRYPTION_KEY.decode(),
+        }
+        settings_with_previous = Settings.from_env(with_previous)
+        ttl = timedelta(seconds=settings_new_only.access_token_ttl_seconds)
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(url))
+            with pytest.raises(SigningKeyError):
+                await load_key_ring(
+                    key_encryption_key=settings_new_only.key_encryption_key,
+                    token_ttl=ttl,
+                    now=utcnow(),
+                )
+            ring = await load_key_ring(
+                key_encryption_key=settings_with_previous.key_encryption_key,
+                previous_key_encryption_keys=settings_with_previous.previous_key_encryption_keys,
+                token_ttl=ttl,
+                now=utcnow(),
+            )
+            assert ring.active is not None
+            assert ring.active.kid == second_kid
+            assert {key.kid for key in ring.published} == {first_kid, second_kid}
+
+        run = await run_cli("reencrypt-signing-keys", env=with_previous, cwd=tmp_path)
+        assert run.code == 0, run
+        assert "Re-encrypted 2 signing key(s)" in run.stdout
+        again = await run_cli("reencrypt-signing-keys", env=with_previous, cwd=tmp_path)
+        assert "Re-encrypted 0 signing key(s)" in again.stdout
+
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(url))
+            ring = await load_key_ring(
+                key_encryption_key=settings_new_only.key_encryption_key,
+                token_ttl=ttl,
+                now=utcnow(),
+            )
+            assert {key.kid for key in ring.published} == {first_kid, second_kid}
+            with pytest.raises(SigningKeyError):
+                await load_key_ring(
+                    key_encryption_key=TEST_KEY_ENCRYPTION_KEY, token_ttl=ttl, now=utcnow()
+                )
+
+
+def test_cr08_previous_key_encryption_keys_are_parsed_and_not_shown() -> None:
+    settings = Settings.from_env(
+        {
+            "PARTNER_API_SECRET_PEPPER": TEST_PEPPER.decode(),
+            "PARTNER_API_KEY_ENCRYPTION_KEY": NEW_KEY_ENCRYPTION_KEY,
+            "PARTNER_API_PREVIOUS_KEY_ENCRYPTION_KEYS": TEST_KEY_ENCRYPTION_KEY.decode(),
+        }
+    )
+    assert settings.previous_key_encryption_keys == (TEST_KEY_ENCRYPTION_KEY,)
+    assert TEST_KEY_ENCRYPTION_KEY.decode() not in repr(settings)
+    with pytest.raises(ConfigurationError, match="previous key-encryption keys"):
+        Settings.from_env(
+            {
+                "PARTNER_API_SECRET_PEPPER": TEST_PEPPER.decode(),
+                "PARTNER_API_KEY_ENCRYPTION_KEY": NEW_KEY_ENCRYPTION_KEY,
+                "PARTNER_API_PREVIOUS_KEY_ENCRYPTION_KEYS": "short",
+            }
+        )
+
+
+async def test_at06_concurrent_rotations_leave_exactly_one_active_key(db: TortoiseContext) -> None:
+    """Rotations from several processes at once (an operator's command during a deploy) never
+    leave two active keys (meaningful on PostgreSQL, where they run truly concurrently)."""
+    await asyncio.gather(
+        *(
+            rotate_signing_key(
+                algorithm="ES256", key_encryption_key=TEST_KEY_ENCRYPTION_KEY, now=utcnow()
+            )
+            for _ in range(6)
+        )
+    )
+    assert await SigningKey.filter(retired_at__isnull=True).count() == 1
+    assert await SigningKey.all().count() == 6

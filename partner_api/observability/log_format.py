@@ -1,0 +1,111 @@
+"""Log formatting: one JSON object per line (production default) or readable text (development),
+both carrying the request id and both passed through the credential scrubber.
+
+`logging_config(settings)` is the `logging.config.dictConfig` document `partner-api serve` hands
+to uvicorn, so uvicorn's own loggers and every worker process format the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from partner_api.observability.scrubbing import scrub, scrub_value
+from partner_api.settings import Settings
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+_STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "request_id",
+    "taskName",
+    # uvicorn repeats its message with terminal colour codes here.
+    "color_message",
+}
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    moment = datetime.fromtimestamp(record.created, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {
+        key: scrub_value(value, key)
+        for key, value in record.__dict__.items()
+        if key not in _STANDARD_ATTRIBUTES and not key.startswith("_")
+    }
+
+
+class JsonFormatter(logging.Formatter):
+    """`{"time", "level", "logger", "message", "request_id"?, <extra fields>, "exc_type"?,
+    "traceback"?}` on one line; every string value scrubbed of credentials."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": _timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": scrub(record.getMessage()),
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id is not None:
+            payload["request_id"] = request_id
+        for key, value in _extra_fields(record).items():
+            payload.setdefault(key, value)
+        if record.exc_info and record.exc_info[0] is not None:
+            payload["exc_type"] = record.exc_info[0].__name__
+            payload["traceback"] = scrub(self.formatException(record.exc_info))
+        if record.stack_info:
+            payload["stack"] = scrub(self.formatStack(record.stack_info))
+        return json.dumps(payload, ensure_ascii=True, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """`time level logger [request id] message key=value …`, scrubbed like the JSON lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        request_id = getattr(record, "request_id", None)
+        parts = [_timestamp(record), record.levelname, record.name]
+        if request_id is not None:
+            parts.append(f"[{request_id}]")
+        parts.append(scrub(record.getMessage()))
+        parts.extend(f"{key}={value}" for key, value in _extra_fields(record).items())
+        text = " ".join(parts)
+        if record.exc_info and record.exc_info[0] is not None:
+            text += "\n" + scrub(self.formatException(record.exc_info))
+        if record.stack_info:
+            text += "\n" + scrub(self.formatStack(record.stack_info))
+        return text
+
+
+def logging_config(settings: Settings) -> dict[str, Any]:
+    """Everything, uvicorn included, to stderr through one handler with the request-id filter."""
+    level = settings.log_level
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "partner_api.observability.request_id.RequestIdFilter"}},
+        "formatters": {
+            "json": {"()": "partner_api.observability.log_format.JsonFormatter"},
+            "text": {"()": "partner_api.observability.log_format.TextFormatter"},
+        },
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": settings.log_format,
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            # Propagate to the root handler instead of uvicorn's own plain-text handlers.
+            "uvicorn": {"handlers": [], "level": level, "propagate": True},
+            "uvicorn.error": {"handlers": [], "level": level, "propagate": True},
+            # Off in any case (`access_log=False`): it prints whole URLs (LG-02).
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }

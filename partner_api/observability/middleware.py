@@ -1,0 +1,112 @@
+"""The request middleware: request id, latency histogram, access log line.
+
+A pure ASGI callable (no `BaseHTTPMiddleware`, which costs a task and a stream per request):
+it takes or makes the request id, sets it for the logs, appends `X-Request-Id` to the response,
+and when the response is done observes the latency under the matched route's *template*
+(`/partner/v1/orders/{order_id}`, or `unmatched`) and writes one access line.
+
+Access lines: a request answered below 400 is logged at DEBUG, a 4xx at INFO, a 5xx at
+WARNING. At the default INFO level the hot paths (token issued, Partner API call answered) pay
+nothing for logging; refusals, which an operator investigates, are always there. A line holds the
+method, route template, path (never the query string, which a client may misuse for a secret),
+status, duration and client address — never headers or bodies (SECURITY.md LG-02).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from partner_api.client_address import Network, client_address
+from partner_api.observability.instruments import Timing
+from partner_api.observability.metrics import REQUEST_DURATION
+from partner_api.observability.request_id import current_request_id, request_id_from
+
+access_logger = logging.getLogger("partner_api.access")
+
+UNMATCHED = "unmatched"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+STATUS_CLASSES = ("1xx", "1xx", "2xx", "3xx", "4xx", "5xx")
+MAX_LOGGED_PATH = 256
+
+
+def _status_class(status: int) -> str:
+    index = status // 100
+    return STATUS_CLASSES[index] if 0 < index < len(STATUS_CLASSES) else "5xx"
+
+
+def _access_level(status: int) -> int:
+    if status >= 500:
+        return logging.WARNING
+    return logging.INFO if status >= 400 else logging.DEBUG
+
+
+class ObservabilityMiddleware:
+    def __init__(self, app: ASGIApp, *, trusted_proxies: Sequence[Network] = ()) -> None:
+        self.app = app
+        self._trusted_proxies = trusted_proxies
+        # (route template, method, status // 100) -> histogram child; the set is bounded by the
+        # routes, the known methods and the status classes.
+        self._durations: dict[tuple[str, str, int], Timing] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(scope["headers"])
+        id_header = (b"x-request-id", request_id.encode("ascii"))
+        status = 500  # what the client gets when the app raises before answering
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), id_header]
+            await send(message)
+
+        context = current_request_id.set(request_id)
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
+            self._observe(route, method, status, elapsed)
+            level = _access_level(status)
+            if access_logger.isEnabledFor(level):
+                self._log_access(scope, level, route, method, status, elapsed)
+            current_request_id.reset(context)
+
+    def _observe(self, route: str, method: str, status: int, elapsed: float) -> None:
+        key = (route, method, status // 100)
+        child = self._durations.get(key)
+        if child is None:
+            child = self._durations[key] = REQUEST_DURATION.labels(
+                route, method, _status_class(status)
+            )
+        child.observe(elapsed)
+
+    def _log_access(
+        self, scope: Scope, level: int, route: str, method: str, status: int, elapsed: float
+    ) -> None:
+        path = scope.get("path", "")[:MAX_LOGGED_PATH]
+        access_logger.log(
+            level,
+            "%s %s %d",
+            method,
+            route,
+            status,
+            extra={
+                "method": method,
+                "route": route,
+                "path": path,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 3),
+                "client": client_address(HTTPConnection(scope), self._trusted_proxies),
+            },
+        )

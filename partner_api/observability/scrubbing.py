@@ -1,0 +1,58 @@
+"""Defence in depth for logs (SECURITY.md LG-02, CR-02): mask anything shaped like a credential.
+
+Nothing in the service logs secrets on purpose; this catches what slips through anyway — an
+exception message that quotes a request value, a path a client put a token into, a library that
+logs a header. It masks our own formats by shape (client secrets `pcs_…`, session tokens
+`pas_…`, also truncated), JSON Web Tokens (three base64url segments), and the value after an
+HTTP `Bearer`/`Basic` scheme (a Basic value is base64 of `client_id:secret`, so the secret
+cannot be matched by its prefix there), and passwords in connection URLs. Client ids (`pcl_…`)
+and token ids (`jti`) stay: they identify, they do not authenticate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from auth.tokens import CLIENT_SECRET_PREFIX, SESSION_TOKEN_PREFIX
+
+MASK = "[redacted]"
+
+# `Authorization: Bearer <x>` / `Basic <x>`, however it got into a message.
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s,;\"'}\]]+")
+_CREDENTIAL = re.compile(
+    # Our secrets and session tokens, also cut short: 8 characters after the prefix suffice.
+    rf"\b(?:{CLIENT_SECRET_PREFIX}|{SESSION_TOKEN_PREFIX})[0-9A-Za-z]{{8,}}"
+    # A JWS/JWT: its header is base64url JSON, so it starts with "eyJ".
+    r"|\beyJ[0-9A-Za-z_-]*\.[0-9A-Za-z_-]+\.[0-9A-Za-z_-]*"
+    # Any other three long base64url segments joined by dots.
+    r"|\b[0-9A-Za-z_-]{16,}\.[0-9A-Za-z_-]{16,}\.[0-9A-Za-z_-]{16,}"
+)
+# The password in a connection URL (`postgres://user:password@host`, `redis://:password@host`).
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
+# Extra fields whose *name* says they hold a credential are masked whatever their value.
+_SENSITIVE_KEY = re.compile(r"(?i)(authorization|cookie|password|secret|token|pepper)$")
+
+
+def scrub(text: str) -> str:
+    """`text` with every credential-shaped part replaced by MASK."""
+    text = _AUTH_SCHEME.sub(rf"\1\2{MASK}", text)
+    text = _URL_PASSWORD.sub(rf"\1{MASK}@", text)
+    return _CREDENTIAL.sub(MASK, text)
+
+
+def scrub_value(value: Any, key: str = "") -> Any:
+    """A JSON-ready copy of a log field: credential-named keys masked, strings scrubbed,
+    containers walked, anything else rendered as a (scrubbed) string."""
+    if key and _SENSITIVE_KEY.search(key) and value is not None:
+        return MASK
+    if isinstance(value, str):
+        return scrub(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, Mapping):
+        return {str(name): scrub_value(item, str(name)) for name, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [scrub_value(item) for item in value]
+    return scrub(str(value))
