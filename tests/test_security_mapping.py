@@ -1,0 +1,110 @@
+"""docs/security.md maps every ID of the security checklist to tests that prove it (issue 7).
+
+Fails when an ID of `shared/SECURITY.md` has no row or no test, when a row names an ID the
+checklist does not have, when a listed test does not exist, or when a listed test does not name
+its ID in its name (`test_te14_…`) or docstring (`TE-14`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MAPPING = ROOT / "docs" / "security.md"
+# The checklist lives beside the repository (../shared); a copy of its IDs is kept in the mapping.
+CHECKLIST = ROOT.parent / "shared" / "SECURITY.md"
+ROW = re.compile(r"^\| (?P<id>[A-Z]{2,3}(?:-\d{2})?) \| (?P<text>.*) \| (?P<tests>.*) \|$")
+TEST = re.compile(r"`(tests/[\w/]+\.py)::(\w+)`")
+
+
+def checklist_ids(text: str) -> list[str]:
+    """Every ID, with grouped ones expanded: `RS-03/04/05` and `IN-01..04` name each ID."""
+    ids: list[str] = []
+    for line in text.splitlines():
+        match = re.match(r"- ([A-Z]{2,3})-(\d{2})((?:/\d{2})*)(?:\.\.(\d{2}))? ", line)
+        if match is None:
+            continue
+        prefix, first, more, last = match.groups()
+        numbers = [first, *(part for part in more.split("/") if part)]
+        if last:
+            numbers = [f"{number:02d}" for number in range(int(first), int(last) + 1)]
+        ids.extend(f"{prefix}-{number}" for number in numbers)
+    if "## DEP" in text:
+        ids.append("DEP")
+    return ids
+
+
+def mapping() -> dict[str, list[tuple[str, str]]]:
+    rows: dict[str, list[tuple[str, str]]] = {}
+    for line in MAPPING.read_text(encoding="utf-8").splitlines():
+        match = ROW.match(line)
+        if match is None or match["id"] == "ID":
+            continue
+        assert match["id"] not in rows, f"{match['id']} has two rows"
+        rows[match["id"]] = TEST.findall(match["tests"])
+    return rows
+
+
+@cache
+def functions_in(path: str) -> dict[str, str]:
+    """Test function name -> docstring, for one test file."""
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    return {
+        node.name: ast.get_docstring(node) or ""
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name.startswith("test_")
+    }
+
+
+def names_its_id(security_id: str, name: str, docstring: str) -> bool:
+    if security_id == "DEP":
+        return name.startswith("test_dep_")
+    prefix, number = security_id.split("-")
+    in_name = re.search(rf"(^|_){prefix.lower()}{number}(_|$)", name) is not None
+    in_docstring = re.search(rf"\b{prefix}-(\d\d/)*{number}\b", docstring) is not None
+    return in_name or in_docstring
+
+
+@pytest.mark.skipif(
+    not CHECKLIST.exists(), reason="the shared checklist is not beside this checkout"
+)
+def test_every_checklist_id_has_a_row_and_no_row_is_invented() -> None:
+    expected = checklist_ids(CHECKLIST.read_text(encoding="utf-8"))
+    assert len(expected) >= 60
+    assert sorted(mapping()) == sorted(expected)
+
+
+def test_every_row_names_at_least_one_test() -> None:
+    empty = [security_id for security_id, tests in mapping().items() if not tests]
+    assert not empty
+    assert len(mapping()) >= 60
+
+
+def test_every_listed_test_exists_and_names_its_id() -> None:
+    problems: list[str] = []
+    for security_id, tests in mapping().items():
+        for path, name in tests:
+            if not (ROOT / path).exists():
+                problems.append(f"{security_id}: {path} does not exist")
+                continue
+            functions = functions_in(path)
+            if name not in functions:
+                problems.append(f"{security_id}: {path}::{name} does not exist")
+            elif not names_its_id(security_id, name, functions[name]):
+                problems.append(f"{security_id}: {path}::{name} does not name {security_id}")
+    assert not problems, "\n".join(problems)
+
+
+def test_grouped_checklist_ids_are_expanded() -> None:
+    text = (
+        "- RS-03/04/05 Exact iss\n- IN-01..04 Introspection\n- TE-01 POST only\n## DEP — floors\n"
+    )
+    assert checklist_ids(text) == [
+        "RS-03", "RS-04", "RS-05", "IN-01", "IN-02", "IN-03", "IN-04", "TE-01", "DEP"
+    ]  # fmt: skip
