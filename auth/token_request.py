@@ -16,11 +16,18 @@ from partner_api.request_body import read_bounded
 
 MAX_BODY_BYTES = 8 * 1024
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+# Headers that occur once (RFC 9110 §5.3): with two, which one the framework or a proxy in front
+# picks is a guess, like a repeated parameter (TE-12).
+SINGLE_HEADERS = frozenset({b"content-type", b"content-length", b"authorization"})
 
 
 async def read_form(request: Request) -> dict[str, str]:
     if request.scope.get("query_string"):
         raise InvalidRequest("Parameters in the URL query are not accepted.")
+    # ASGI servers lowercase header names, so the raw names compare as they are.
+    singles = [name for name, _ in request.scope["headers"] if name in SINGLE_HEADERS]
+    if len(singles) != len(set(singles)):
+        raise InvalidRequest("A header was given more than once.")
     media_type, _, parameters = request.headers.get("content-type", "").partition(";")
     if media_type.strip().lower() != FORM_MEDIA_TYPE:
         raise InvalidRequest("The body must be application/x-www-form-urlencoded.")
@@ -28,7 +35,10 @@ async def read_form(request: Request) -> dict[str, str]:
     if charset and charset.replace(" ", "") not in {"charset=utf-8", 'charset="utf-8"'}:
         raise InvalidRequest("The body must be UTF-8.")
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+    # isascii(): str.isdigit() also accepts digits such as "²" that int() refuses.
+    if declared is not None and (
+        not (declared.isascii() and declared.isdigit()) or int(declared) > MAX_BODY_BYTES
+    ):
         raise InvalidRequest("The body is too large.")
     body = await read_bounded(request.receive, MAX_BODY_BYTES)
     if body is None:

@@ -23,7 +23,7 @@ from auth.keyed_hash import KeyedHasher
 from auth.platform_identity import admin_authenticator
 from auth.resource_server import ResourceServer
 from auth.throttle import counter_factory
-from partner_api import log_redaction
+from partner_api import database_unavailable, log_redaction
 from partner_api.admin_page import admin_page_routes
 from partner_api.database import ensure_sqlite_directory, tortoise_config
 from partner_api.docs_page import documentation_routes
@@ -156,7 +156,8 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             *metrics_routes(settings),
         ],
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error},
+        # An unreachable database answers 503, not 500 (docs/faults.md).
+        exception_handlers={HTTPException: http_error, **database_unavailable.exception_handlers()},
         middleware=[
             # Outermost: the request id covers, and the latency includes, everything below.
             Middleware(ObservabilityMiddleware, trusted_proxies=settings.trusted_proxies),

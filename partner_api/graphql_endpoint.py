@@ -89,6 +89,9 @@ def _refuse(request: Request, *, graphiql: bool) -> Response | None:
     if media_type != "application/json":
         return _refusal(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.")
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+    # isascii(): str.isdigit() also accepts digits such as "²" that int() refuses.
+    if length is not None and (
+        not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY_BYTES
+    ):
         return _too_large()
     return None

@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
+from starlette.types import Receive, Scope, Send
 
 from auth.authorization_server import AuthenticatedClient, AuthorizationServer
 from auth.client_auth import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, presented_client
@@ -27,6 +28,7 @@ from auth.oauth_errors import (
 from auth.scopes import CATALOGUE
 from auth.token_request import read_form
 from partner_api.client_address import client_address
+from partner_api.database_unavailable import is_database_unavailable
 from partner_api.observability.metrics import TOKEN_ISSUED, count_token_refusal
 from partner_api.settings import Settings
 
@@ -48,7 +50,11 @@ def _oauth_endpoint(work: Handler, *, counts_tokens: bool = False) -> Handler:
             if counts_tokens:
                 count_token_refusal(error.error, error.status_code)
             return error_response(error)
-        except Exception:
+        except Exception as error:
+            if is_database_unavailable(error):
+                if counts_tokens:
+                    count_token_refusal("temporarily_unavailable", 503)
+                raise  # answered 503 by partner_api.database_unavailable
             logger.exception("unexpected fault in an OAuth endpoint")
             if counts_tokens:
                 count_token_refusal(ServerError.error, ServerError.status_code)
@@ -57,21 +63,28 @@ def _oauth_endpoint(work: Handler, *, counts_tokens: bool = False) -> Handler:
     return endpoint
 
 
+class _EveryMethod:
+    """An endpoint for every HTTP method, TRACE and made-up ones included, so each is refused
+    with the same RFC 6749 §5.2 answer (TE-01). Starlette routes all methods to an ASGI app given
+    as an instance, while a function endpoint only gets the methods listed."""
+
+    def __init__(self, endpoint: Handler) -> None:
+        self._app = request_response(endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+
 class OAuthEndpoints:
     def __init__(self, server: AuthorizationServer, settings: Settings) -> None:
         self.server = server
         self.settings = settings
 
     def routes(self) -> list[Route]:
-        every_method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
         return [
-            Route(
-                "/oauth/token",
-                _oauth_endpoint(self.token, counts_tokens=True),
-                methods=every_method,
-            ),
-            Route("/oauth/introspect", _oauth_endpoint(self.introspect), methods=every_method),
-            Route("/oauth/revoke", _oauth_endpoint(self.revoke), methods=every_method),
+            Route("/oauth/token", _EveryMethod(_oauth_endpoint(self.token, counts_tokens=True))),
+            Route("/oauth/introspect", _EveryMethod(_oauth_endpoint(self.introspect))),
+            Route("/oauth/revoke", _EveryMethod(_oauth_endpoint(self.revoke))),
             Route("/.well-known/oauth-authorization-server", self.metadata, methods=["GET"]),
             Route("/.well-known/jwks.json", self.jwks, methods=["GET"]),
         ]

@@ -41,6 +41,7 @@ from models.ticketing import (
 from partner_api.api_error import ApiError
 from partner_api.clock import utcnow
 from partner_api.cursors import InvalidCursor, decode_cursor, encode_cursor
+from partner_api.database_unavailable import is_database_unavailable
 from partner_api.observability.metrics import ACCESS_TOKEN_VALID, count_access_token_refusal
 from partner_api.request_body import read_bounded
 from partner_api.reservations import (
@@ -161,7 +162,7 @@ def _limit(request: Request) -> int:
     raw = _query(request, "limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise ApiError(400, "invalid_request", f"limit must be 1 to {MAX_LIMIT}.", "limit")
     return int(raw)
 
@@ -353,7 +354,9 @@ class PartnerApi:
                 response = await handler(request, partner)
             except ApiError as error:
                 response = error_response(error.status, error.code, error.message, error.field)
-            except Exception:
+            except Exception as error:
+                if is_database_unavailable(error):
+                    raise  # answered 503 by partner_api.database_unavailable
                 logger.exception("unexpected fault in the Partner API")
                 response = error_response(
                     500, "server_error", "The server could not handle the request."

@@ -16,6 +16,7 @@ from strawberry.extensions import (
 )
 from strawberry.permission import BasePermission
 
+from partner_api.database_unavailable import DatabaseUnavailableErrors
 from resolvers import credential_mutations, policy, session
 from resolvers import credentials as queries
 from schema.errors import should_mask
@@ -97,6 +98,8 @@ def build_schema(
         lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: MaskErrors(should_mask_error=should_mask),
+        # After MaskErrors: it finishes first, so it sees a database outage before masking.
+        DatabaseUnavailableErrors,
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))

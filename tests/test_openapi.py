@@ -67,7 +67,8 @@ async def served_operations(app: Starlette, client: httpx.AsyncClient) -> set[Op
             served.add(("MOUNT", _shape(path)))
             continue
         url = _PATH_PARAMETER.sub(str(uuid.uuid4()), path)
-        for method in sorted((route.methods or set()) & OPERATION_METHODS):
+        # No method list: the route takes every method (the OAuth endpoints refuse them itself).
+        for method in sorted((route.methods or OPERATION_METHODS) & OPERATION_METHODS):
             response = await client.request(method, url)
             if response.status_code != 405:
                 served.add((method, _shape(path)))
