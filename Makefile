@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres lint schema clean
+.PHONY: run test test-sqlite test-postgres lint schema bench clean
 
 $(BIN)/partner-api: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ test-postgres: $(BIN)/partner-api
 ## Regenerate graphql/schema.graphql after changing the schema (a test fails when it drifts).
 schema: $(BIN)/partner-api
 	$(BIN)/python -c 'from pathlib import Path; from schema.root import schema; Path("graphql/schema.graphql").write_text(schema.as_str() + "\n")'
+
+## Every benchmark in one run (needs wrk; ~15 min; BENCH_ARGS=--quick for a smoke run): results in
+## var/bench/results.json, plots in docs/benchmarks/; see docs/benchmarks.md.
+bench: $(BIN)/partner-api
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

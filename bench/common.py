@@ -56,44 +56,54 @@ def free_port() -> int:
         return port
 
 
+async def add_credentials(
+    organisation_id: object, count: int, *, created_by_id: object | None = None
+) -> list[tuple[str, str]]:
+    """`count` FULL credentials with one secret each, in batches; returns (client_id, secret)
+    for the first POOL of them. Tortoise must be initialised."""
+    hasher = KeyedHasher((PEPPER.encode(),))
+    pool: list[tuple[str, str]] = []
+    batch = 2000
+    for start in range(0, count, batch):
+        credentials, secrets_rows = [], []
+        for index in range(start, min(count, start + batch)):
+            credential = Credential(
+                organisation_id=organisation_id,
+                name=f"Integration {index}",
+                contact_email="ops@partner.example",
+                client_id=new_client_id(),
+                access_level=AccessLevel.FULL,
+                scopes=[],
+                ip_allowlist=[],
+                created_by_id=created_by_id,
+            )
+            new = new_client_secret()
+            credentials.append(credential)
+            secrets_rows.append((credential, new))
+            if len(pool) < POOL:
+                pool.append((credential.client_id, new.value))
+        await Credential.bulk_create(credentials)
+        await CredentialSecret.bulk_create(
+            [
+                CredentialSecret(
+                    credential_id=credential.id,
+                    lookup_id=new.lookup_id,
+                    secret_hash=hasher.hash(new.value),
+                    hint=new.hint,
+                )
+                for credential, new in secrets_rows
+            ]
+        )
+    return pool
+
+
 async def seed(database_url: str, count: int, algorithm: str) -> list[tuple[str, str]]:
     """`count` credentials (FULL), returning (client_id, secret) for the first POOL of them."""
     await apply_migrations(database_url)
     await Tortoise.init(config=tortoise_config(database_url))
     try:
-        hasher = KeyedHasher((PEPPER.encode(),))
         organisation = await Organisation.create(name=f"Bench {secrets.token_hex(3)}")
-        pool: list[tuple[str, str]] = []
-        batch = 2000
-        for start in range(0, count, batch):
-            credentials, secrets_rows = [], []
-            for index in range(start, min(count, start + batch)):
-                credential = Credential(
-                    organisation_id=organisation.id,
-                    name=f"Integration {index}",
-                    contact_email="ops@partner.example",
-                    client_id=new_client_id(),
-                    access_level=AccessLevel.FULL,
-                    scopes=[],
-                    ip_allowlist=[],
-                )
-                new = new_client_secret()
-                credentials.append(credential)
-                secrets_rows.append((credential, new))
-                if len(pool) < POOL:
-                    pool.append((credential.client_id, new.value))
-            await Credential.bulk_create(credentials)
-            await CredentialSecret.bulk_create(
-                [
-                    CredentialSecret(
-                        credential_id=credential.id,
-                        lookup_id=new.lookup_id,
-                        secret_hash=hasher.hash(new.value),
-                        hint=new.hint,
-                    )
-                    for credential, new in secrets_rows
-                ]
-            )
+        pool = await add_credentials(organisation.id, count)
         await rotate_signing_key(algorithm=algorithm, key_encryption_key=KEK.encode(), now=utcnow())
         return pool
     finally:
@@ -112,30 +122,45 @@ def server_env(database_url: str, directory: Path, algorithm: str) -> dict[str, 
 
 
 @contextmanager
-def uvicorn(app: str, port: int, env: dict[str, str], app_dir: Path) -> Iterator[None]:
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "uvicorn", app,
-            "--app-dir", str(app_dir),
-            "--host", "127.0.0.1", "--port", str(port),
-            "--workers", "1", "--no-access-log", "--log-level", "warning",
-            "--loop", "uvloop", "--http", "httptools",
-        ],
-        env={**os.environ, **env},
-        cwd=ROOT,
-    )  # fmt: skip
+def serve(
+    command: list[str], port: int, env: dict[str, str], cwd: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process and wait until it answers HTTP on `port`; yields the process."""
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=cwd)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        yield
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def uvicorn_command(python: str, app: str, port: int, app_dir: Path) -> list[str]:
+    """The same uvicorn settings for every app measured: one worker, uvloop, httptools, no
+    access log."""
+    return [
+        python, "-m", "uvicorn", app,
+        "--app-dir", str(app_dir),
+        "--host", "127.0.0.1", "--port", str(port),
+        "--workers", "1", "--no-access-log", "--log-level", "warning",
+        "--loop", "uvloop", "--http", "httptools",
+    ]  # fmt: skip
+
+
+@contextmanager
+def uvicorn(
+    app: str, port: int, env: dict[str, str], app_dir: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """One uvicorn worker serving `app`; yields the process (with one worker, uvicorn serves in
+    the process it starts in, so its pid is the worker's)."""
+    with serve(uvicorn_command(sys.executable, app, port, app_dir), port, env, ROOT) as process:
+        yield process
 
 
 def _ms(value: str) -> float:
@@ -146,7 +171,7 @@ def _ms(value: str) -> float:
 def run_wrk(port: int, script: Path, *, seconds: int, connections: int) -> Result:
     output = subprocess.run(
         [
-            "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
+            "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "30s",
             "-s", str(script), f"http://127.0.0.1:{port}",
         ],
         capture_output=True, text=True, check=True,
@@ -170,6 +195,18 @@ def compare(
         for port, runs in ((bare_port, bare_runs), (ours_port, our_runs)):
             runs.append(run_wrk(port, script, seconds=seconds, connections=connections))
     return best(bare_runs), best(our_runs)
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident set size so far (VmHWM), in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    kib = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(kib.group(1)) / 1024 if kib else float("nan")
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages, recorded with every run (a busy machine skews ratios)."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def best(runs: list[Result]) -> Result:

@@ -1,0 +1,531 @@
+"""Every benchmark in one run: `make bench` (or `.venv/bin/python -m bench.run_all [--quick]`).
+
+One uvicorn worker per app (uvloop, httptools, access log off), wrk -t1 -c32, SQLite, ES256, the
+default token reuse window; each "ours" figure is measured in the same run as its bare baseline,
+the two alternating. It measures:
+
+- `POST /oauth/token` against the bare form-POST endpoint, at 100 / 10,000 / 100,000 credentials;
+- `GET /partner/v1/me` against the bare JSON endpoint;
+- the admin GraphQL `credentials(first: 20)` query against a plain Strawberry schema returning 20
+  in-memory objects, and its latency with 10 / 1,000 / 10,000 credentials in one organisation;
+- the peer, django-oauth-toolkit's client-credentials token endpoint (bench/peer_dot.py), under
+  uvicorn and a gunicorn sync worker, with its default PBKDF2-hashed secret and with plaintext;
+- the peak RSS (VmHWM) of each of our workers.
+
+Progress goes to stdout; results to var/bench/results.json (machine-readable) and
+var/bench/table.md, plots to docs/benchmarks/*.png (to var/bench/ with --quick); a final table is
+printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# Run as a script, only bench/ is on the path; the repository root must come first so that
+# `partner_api` is the package and not bench/partner_api.py.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import graphql_list, peer_dot
+from bench import partner_api as me_bench
+from bench import token_endpoint as token_bench
+from bench.common import (
+    ROOT,
+    Result,
+    best,
+    compare,
+    database,
+    free_port,
+    load_average,
+    peak_rss_mib,
+    run_wrk,
+    seed,
+    server_env,
+    uvicorn,
+)
+
+ALGORITHM = "ES256"
+CONNECTIONS = 32
+RESULTS = ROOT / "var" / "bench"
+PLOTS = ROOT / "docs" / "benchmarks"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Durations and sizes of one run; `--quick` shrinks both for a smoke run."""
+
+    seconds: int
+    rounds: int
+    peer_sequential: int
+    token_sizes: tuple[int, ...]
+    list_sizes: tuple[int, ...]
+    list_ratio_size: int
+    quick: bool
+
+
+FULL = Plan(8, 2, 20, (100, 10_000, 100_000), (10, 1_000, 10_000), 1_000, quick=False)
+QUICK = Plan(2, 1, 3, (100, 1_000, 10_000), (10, 100, 1_000), 100, quick=True)
+
+
+@dataclass
+class Measured:
+    """What a step recorded; `rss_mib` is our worker's peak RSS during the step."""
+
+    ours: Result | None = None
+    bare: Result | None = None
+    rss_mib: float | None = None
+    load: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Step:
+    label: str
+    estimate_seconds: float
+    run: Callable[[], Measured]
+    key: str
+
+
+def _phase_seconds(plan: Plan, *, both: bool) -> float:
+    """wrk time of one measurement: a 2-second warm-up per app, then `rounds` runs per app."""
+    apps = 2 if both else 1
+    return apps * (2 + plan.rounds * plan.seconds)
+
+
+def measure_token(plan: Plan, count: int, directory: Path) -> Measured:
+    work = directory / f"token-{count}"
+    work.mkdir(exist_ok=True)
+    with database("sqlite", work) as url:
+        pool = asyncio.run(seed(url, count, ALGORITHM))
+        script = token_bench.wrk_script(pool, work)
+        env = {
+            **server_env(url, work, ALGORITHM),
+            "PARTNER_API_TOKEN_QUOTA_PER_MINUTE": "100000000",
+        }
+        ours_port, bare_port = free_port(), free_port()
+        with uvicorn("partner_api.asgi:app", ours_port, env, ROOT) as ours_process:
+            size = token_bench.token_response_size(ours_port, *pool[0])
+            bare_env = {"BARE_RESPONSE_BYTES": str(size)}
+            with uvicorn("bare_app:app", bare_port, bare_env, ROOT / "bench"):
+                bare, ours = compare(
+                    bare_port,
+                    ours_port,
+                    script,
+                    seconds=plan.seconds,
+                    rounds=plan.rounds,
+                    connections=CONNECTIONS,
+                )
+            rss = peak_rss_mib(ours_process.pid)
+    return Measured(ours=ours, bare=bare, rss_mib=rss, load=load_average())
+
+
+def measure_me(plan: Plan, directory: Path) -> Measured:
+    work = directory / "me"
+    work.mkdir(exist_ok=True)
+    with database("sqlite", work) as url:
+        pool = asyncio.run(seed(url, 100, ALGORITHM))
+        env = {
+            **server_env(url, work, ALGORITHM),
+            "PARTNER_API_RATE_LIMIT_PER_MINUTE": "1000000000",
+            "PARTNER_API_ACCESS_TOKEN_TTL_SECONDS": "3600",
+        }
+        ours_port, bare_port = free_port(), free_port()
+        with uvicorn("partner_api.asgi:app", ours_port, env, ROOT) as ours_process:
+            tokens = me_bench.access_tokens(ours_port, pool)
+            size = me_bench.me_response_size(ours_port, tokens)
+            script = me_bench.wrk_script(tokens, directory)
+            bare_env = {"BARE_RESPONSE_BYTES": str(size)}
+            with uvicorn("bare_app:app", bare_port, bare_env, ROOT / "bench"):
+                bare, ours = compare(
+                    bare_port,
+                    ours_port,
+                    script,
+                    seconds=plan.seconds,
+                    rounds=plan.rounds,
+                    connections=CONNECTIONS,
+                )
+            rss = peak_rss_mib(ours_process.pid)
+    return Measured(ours=ours, bare=bare, rss_mib=rss, load=load_average())
+
+
+def measure_list(plan: Plan, count: int, directory: Path, *, with_bare: bool) -> Measured:
+    work = directory / f"list-{count}"
+    work.mkdir(exist_ok=True)
+    body = graphql_list.list_query_body()
+    with database("sqlite", work) as url:
+        token = asyncio.run(graphql_list.seed_organisation(url, count))
+        env = {**server_env(url, work, ALGORITHM)}
+        ours_port = free_port()
+        with uvicorn("partner_api.asgi:app", ours_port, env, ROOT) as ours_process:
+            edges = min(count, graphql_list.PAGE_SIZE)
+            ours_size = graphql_list.check_answer(ours_port, body, token, expected_edges=edges)
+            ours_script = graphql_list.wrk_script(body, token, directory, f"list-{count}")
+            extra: dict[str, Any] = {"ours_bytes": ours_size}
+            if with_bare:
+                bare_port = free_port()
+                with uvicorn("bare_graphql:app", bare_port, {}, ROOT / "bench"):
+                    extra["bare_bytes"] = graphql_list.check_answer(
+                        bare_port, body, None, expected_edges=graphql_list.PAGE_SIZE
+                    )
+                    bare_script = graphql_list.wrk_script(body, None, directory, "list-bare")
+                    bare, ours = _compare_scripts(
+                        plan, (bare_port, bare_script), (ours_port, ours_script)
+                    )
+                extra["one_connection"] = asdict(_one_connection(plan, ours_port, ours_script))
+                rss = peak_rss_mib(ours_process.pid)
+                return Measured(ours=ours, bare=bare, rss_mib=rss, load=load_average(), extra=extra)
+            run_wrk(ours_port, ours_script, seconds=2, connections=CONNECTIONS)
+            runs = [
+                run_wrk(ours_port, ours_script, seconds=plan.seconds, connections=CONNECTIONS)
+                for _ in range(plan.rounds)
+            ]
+            extra["one_connection"] = asdict(_one_connection(plan, ours_port, ours_script))
+            rss = peak_rss_mib(ours_process.pid)
+    return Measured(ours=best(runs), rss_mib=rss, load=load_average(), extra=extra)
+
+
+def _one_connection(plan: Plan, port: int, script: Path) -> Result:
+    """The page's latency without queueing: under 32 connections a request mostly waits for the
+    31 ahead of it, so the list-page latency is also measured with one connection."""
+    return run_wrk(port, script, seconds=plan.seconds, connections=1)
+
+
+def _compare_scripts(
+    plan: Plan, bare: tuple[int, Path], ours: tuple[int, Path]
+) -> tuple[Result, Result]:
+    """`compare` for two apps that need different request scripts (the bare schema needs no
+    session token): warm both, then alternate."""
+    for port, script in (bare, ours):
+        run_wrk(port, script, seconds=2, connections=CONNECTIONS)
+    bare_runs: list[Result] = []
+    our_runs: list[Result] = []
+    for _ in range(plan.rounds):
+        for (port, script), runs in ((bare, bare_runs), (ours, our_runs)):
+            runs.append(run_wrk(port, script, seconds=plan.seconds, connections=CONNECTIONS))
+    return best(bare_runs), best(our_runs)
+
+
+def measure_peer(plan: Plan, server: str, directory: Path) -> Measured:
+    """Both hashers on one server: a few sequential requests for PBKDF2, wrk for plaintext."""
+    work = directory / f"peer-{server}"
+    work.mkdir(exist_ok=True)
+    peer_database, clients = peer_dot.fresh_database(work)
+    port = free_port()
+    with peer_dot.peer_server(server, peer_database, port) as process:
+        hashed = peer_dot.sequential_rate(port, clients["pbkdf2"], plan.peer_sequential)
+        plain_sequential = peer_dot.sequential_rate(port, clients["plaintext"], 20)
+        script = peer_dot.wrk_script(clients["plaintext"], work)
+        run_wrk(port, script, seconds=2, connections=CONNECTIONS)
+        plain = best(
+            [
+                run_wrk(port, script, seconds=plan.seconds, connections=CONNECTIONS)
+                for _ in range(plan.rounds)
+            ]
+        )
+        rss = peak_rss_mib(peer_dot.pid_of_worker(process, server))
+    return Measured(
+        ours=plain,
+        rss_mib=rss,
+        load=load_average(),
+        extra={
+            "pbkdf2_sequential_rps": hashed,
+            "plaintext_sequential_rps": plain_sequential,
+            "pbkdf2_requests": plan.peer_sequential,
+        },
+    )
+
+
+def _n(count: int) -> str:
+    """10 000, as the progress lines write numbers."""
+    return f"{count:,}".replace(",", " ")
+
+
+def build_steps(plan: Plan, directory: Path) -> list[Step]:
+    both = _phase_seconds(plan, both=True)
+    one = _phase_seconds(plan, both=False)
+    steps = [
+        Step(
+            f"token endpoint, {_n(count)} credentials, ours vs bare form endpoint",
+            both + count / 4000 + 3,
+            lambda count=count: measure_token(plan, count, directory),  # type: ignore[misc]
+            f"token/{count}",
+        )
+        for count in plan.token_sizes
+    ]
+    steps.append(
+        Step(
+            "GET /partner/v1/me, ours vs bare JSON endpoint",
+            both + 3,
+            lambda: measure_me(plan, directory),
+            "me",
+        )
+    )
+    for count in plan.list_sizes:
+        with_bare = count == plan.list_ratio_size
+        label = f"GraphQL credentials(first: 20), {_n(count)} credentials in one organisation"
+        label += ", ours vs plain Strawberry" if with_bare else ", ours"
+        steps.append(
+            Step(
+                label,
+                (both if with_bare else one) + count / 4000 + 3,
+                lambda count=count, with_bare=with_bare: measure_list(  # type: ignore[misc]
+                    plan, count, directory, with_bare=with_bare
+                ),
+                f"list/{count}",
+            )
+        )
+    for server in ("uvicorn", "gunicorn"):
+        steps.append(
+            Step(
+                f"peer: django-oauth-toolkit under {server}, PBKDF2 ({plan.peer_sequential} "
+                "sequential requests) and plaintext (wrk)",
+                plan.peer_sequential * 1.0 + one + 10,
+                lambda server=server: measure_peer(plan, server, directory),  # type: ignore[misc]
+                f"peer/{server}",
+            )
+        )
+    return steps
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    return {
+        "cpu": cpu,
+        "cores": len(
+            [
+                line
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("processor")
+            ]
+        ),
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def _rps(result: Result | None) -> float:
+    return result.requests_per_second if result is not None else float("nan")
+
+
+def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> dict[str, Any]:
+    """The results document: every measurement, the ratios, and each target met or missed."""
+    small, large = plan.token_sizes[0], plan.token_sizes[-1]
+    token_small = measured[f"token/{small}"]
+    token_large = measured[f"token/{large}"]
+    me = measured["me"]
+    list_ratio = measured[f"list/{plan.list_ratio_size}"]
+    peers = {
+        f"{server}, {hasher}": rps
+        for server in ("uvicorn", "gunicorn")
+        for hasher, rps in (
+            ("PBKDF2 (default)", measured[f"peer/{server}"].extra["pbkdf2_sequential_rps"]),
+            ("plaintext", _rps(measured[f"peer/{server}"].ours)),
+        )
+    }
+    peer_best_name, peer_best = max(peers.items(), key=lambda item: item[1])
+    bare_form = _rps(token_small.bare)
+    ours_token = _rps(token_small.ours)
+    rss = max(m.rss_mib or 0.0 for key, m in measured.items() if not key.startswith("peer/"))
+    ratios = {
+        "token_vs_bare": ours_token / bare_form,
+        "token_vs_peer_best": ours_token / peer_best,
+        "me_vs_bare": _rps(me.ours) / _rps(me.bare),
+        "graphql_list_vs_plain_strawberry": _rps(list_ratio.ours) / _rps(list_ratio.bare),
+        "token_largest_vs_smallest": _rps(token_large.ours) / ours_token,
+    }
+    targets = [
+        ("token ≥ 0.60 of bare form endpoint", ratios["token_vs_bare"], 0.60),
+        ("token ≥ 10x the peer's best configuration", ratios["token_vs_peer_best"], 10.0),
+        ("/me ≥ 0.60 of bare JSON endpoint", ratios["me_vs_bare"], 0.60),
+        ("GraphQL list ≥ 1.0 of plain Strawberry", ratios["graphql_list_vs_plain_strawberry"], 1.0),
+        (
+            f"token at {large:,} credentials ≥ 0.90 of {small:,}",
+            ratios["token_largest_vs_smallest"],
+            0.90,
+        ),
+    ]
+    target_rows = [
+        {
+            "target": name,
+            "value": round(value, 3),
+            "threshold": threshold,
+            "met": value >= threshold,
+        }
+        for name, value, threshold in targets
+    ]
+    target_rows.append(
+        {
+            "target": "peak RSS per worker ≤ 150 MiB",
+            "value": round(rss, 1),
+            "threshold": 150,
+            "met": rss <= 150,
+        }
+    )
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": plan.quick,
+        "machine": machine(),
+        "settings": {
+            "server": "uvicorn, 1 worker, uvloop, httptools, no access log",
+            "load": (
+                f"wrk -t1 -c{CONNECTIONS} -d{plan.seconds}s, best of {plan.rounds}, 2 s warm-up"
+            ),
+            "database": "SQLite",
+            "signing": ALGORITHM,
+            "token_reuse_seconds": "default (1)",
+        },
+        "measurements": {
+            key: {
+                "ours": asdict(m.ours) if m.ours else None,
+                "bare": asdict(m.bare) if m.bare else None,
+                "peak_rss_mib": m.rss_mib,
+                "loadavg_after": m.load,
+                **m.extra,
+            }
+            for key, m in measured.items()
+        },
+        "peer": {
+            "versions": peer_versions,
+            "requests_per_second": peers,
+            "best": peer_best_name,
+            "vs_bare_form_endpoint": {name: rps / bare_form for name, rps in peers.items()},
+            "ours_vs_peer": {name: ours_token / rps for name, rps in peers.items()},
+        },
+        "ratios": ratios,
+        "peak_rss_mib": rss,
+        "targets": target_rows,
+    }
+
+
+def table(results: dict[str, Any], plan: Plan) -> str:
+    """The markdown tables docs/benchmarks.md records."""
+    m = results["measurements"]
+    lines = [
+        "| measurement | baseline req/s | ours req/s | ratio | baseline p50 / p99 ms "
+        "| ours p50 / p99 ms | ours peak RSS MiB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+
+    def row(label: str, key: str) -> str:
+        ours, bare = m[key]["ours"], m[key]["bare"]
+        if bare is None:
+            return (
+                f"| {label} | - | {ours['requests_per_second']:,.0f} | - | - | "
+                f"{ours['p50_ms']:.2f} / {ours['p99_ms']:.2f} | {m[key]['peak_rss_mib']:.0f} |"
+            )
+        ratio = ours["requests_per_second"] / bare["requests_per_second"]
+        return (
+            f"| {label} | {bare['requests_per_second']:,.0f} | "
+            f"{ours['requests_per_second']:,.0f} | "
+            f"**{ratio:.2f}** | {bare['p50_ms']:.2f} / {bare['p99_ms']:.2f} | "
+            f"{ours['p50_ms']:.2f} / {ours['p99_ms']:.2f} | {m[key]['peak_rss_mib']:.0f} |"
+        )
+
+    for count in plan.token_sizes:
+        lines.append(row(f"`POST /oauth/token`, {count:,} credentials", f"token/{count}"))
+    lines.append(row("`GET /partner/v1/me`, 100 credentials", "me"))
+    for count in plan.list_sizes:
+        lines.append(
+            row(f"GraphQL `credentials(first: 20)`, {count:,} in the organisation", f"list/{count}")
+        )
+    lines += [
+        "",
+        "| peer configuration | req/s | vs bare form endpoint | ours ÷ peer |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    peer = results["peer"]
+    for name, rps in peer["requests_per_second"].items():
+        lines.append(
+            f"| {name} | {rps:,.1f} | {peer['vs_bare_form_endpoint'][name]:.4f} | "
+            f"{peer['ours_vs_peer'][name]:,.1f}x |"
+        )
+    lines += ["", "| target | reached | met |", "| --- | ---: | --- |"]
+    for target in results["targets"]:
+        lines.append(
+            f"| {target['target']} | {target['value']} | {'yes' if target['met'] else '**no**'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs and sizes (smoke test)")
+    parser.add_argument("--no-plots", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: apt-get install wrk")
+    plan = QUICK if args.quick else FULL
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    print(f"load average before: {load_average()}", flush=True)
+    peer_versions = peer_dot.ensure_installed()
+    print(f"peer: {peer_versions} in var/bench-peer", flush=True)
+    measured: dict[str, Measured] = {}
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        steps = build_steps(plan, Path(tmp))
+        total = sum(step.estimate_seconds for step in steps)
+        print(f"{len(steps)} steps, about {total / 60:.0f} min", flush=True)
+        for index, step in enumerate(steps, start=1):
+            print(
+                f"[{index}/{len(steps)}] {step.label}: ≈{step.estimate_seconds:.0f} s ...",
+                flush=True,
+            )
+            step_started = time.monotonic()
+            result = step.run()
+            measured[step.key] = result
+            print(
+                f"      {_describe(result)}, {time.monotonic() - step_started:.0f} s, "
+                f"load {result.load}",
+                flush=True,
+            )
+    results = summarise(plan, measured, peer_versions)
+    (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    markdown = table(results, plan)
+    (RESULTS / "table.md").write_text(markdown)
+    if not args.no_plots:
+        from bench.plots import draw
+
+        # A smoke run's plots stay out of the documentation.
+        plots = RESULTS if plan.quick else PLOTS
+        for path in draw(results, plan.token_sizes, plan.list_sizes, plots):
+            print(f"plot: {path.relative_to(ROOT)}")
+    print(f"\nAll done in {(time.monotonic() - started) / 60:.1f} min; var/bench/results.json\n")
+    print(markdown)
+
+
+def _describe(measured: Measured) -> str:
+    parts = []
+    if measured.bare is not None:
+        parts.append(f"baseline {measured.bare.requests_per_second:,.0f} req/s")
+    if measured.ours is not None:
+        parts.append(f"measured {measured.ours.requests_per_second:,.0f} req/s")
+    if measured.bare is not None and measured.ours is not None:
+        parts.append(
+            f"ratio {measured.ours.requests_per_second / measured.bare.requests_per_second:.2f}"
+        )
+    if "pbkdf2_sequential_rps" in measured.extra:
+        parts.append(f"PBKDF2 {measured.extra['pbkdf2_sequential_rps']:.2f} req/s")
+    if measured.rss_mib is not None:
+        parts.append(f"peak RSS {measured.rss_mib:.0f} MiB")
+    return ", ".join(parts)
+
+
+if __name__ == "__main__":
+    main()
