@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -53,17 +54,23 @@ class Context:
     users: DataLoader[UUID, AdminUser | None] = field(
         default_factory=lambda: DataLoader(load_fn=_load_users)
     )
-    _policies: dict[UUID, int | None] = field(default_factory=dict)
+    _policies: dict[UUID, asyncio.Future[int | None]] = field(default_factory=dict)
 
     async def max_lifetime_days(self, organisation_id: UUID) -> int | None:
         """The organisation's credential policy, read once per request (a page of credentials
         asks for it once per credential)."""
-        if organisation_id not in self._policies:
-            self._policies[organisation_id] = await max_lifetime_days(organisation_id)
-        return self._policies[organisation_id]
+        # The page's resolvers run concurrently: they share one pending read rather than each
+        # finding the cache empty and querying (20 reads for a page of 20 before this).
+        pending = self._policies.get(organisation_id)
+        if pending is None:
+            pending = asyncio.ensure_future(max_lifetime_days(organisation_id))
+            self._policies[organisation_id] = pending
+        return await pending
 
     def policy_changed(self, organisation_id: UUID, days: int | None) -> None:
-        self._policies[organisation_id] = days
+        known: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        known.set_result(days)
+        self._policies[organisation_id] = known
 
     def require_identity(self) -> AdminIdentity:
         if self.identity is None:

@@ -5,6 +5,7 @@ tested without a database in test_credential_lifecycle_signals.py.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from models.credential import Credential, CredentialSecret
 from partner_api.clock import utcnow
+from partner_api.credential_policy import max_lifetime_days
 from partner_api.settings import Settings
 from tests.helpers import (
     TEST_KEY_ENCRYPTION_KEY,
@@ -218,3 +220,27 @@ async def test_exceeds_policy_flags_credentials_from_before_a_stricter_policy(
     assert short["credential"]["exceedsPolicy"] is False
     # Not cut short: the old expiries are unchanged.
     assert (await fetch(client, token, unlimited))["expiresAt"] is None
+
+
+async def test_a_page_of_credentials_reads_the_policy_once(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every credential's `exceedsPolicy` needs the organisation's policy; the page's resolvers run
+    concurrently and must share one read, not query once each."""
+    token = await admin_token(client)
+    for index in range(5):
+        await create(client, token, name=f"Partner {index}")
+    reads: list[object] = []
+
+    async def counting(organisation_id: Any) -> int | None:
+        reads.append(organisation_id)
+        await asyncio.sleep(0.01)  # long enough for every resolver to ask while it is pending
+        return await max_lifetime_days(organisation_id)
+
+    monkeypatch.setattr("schema.context.max_lifetime_days", counting)
+    body = await gql(client, operation("Credentials"), {"first": 20}, token=token)
+    assert "errors" not in body, body
+    edges = body["data"]["credentials"]["edges"]
+    assert len(edges) == 5
+    assert all(edge["node"]["exceedsPolicy"] is False for edge in edges)
+    assert len(reads) == 1
