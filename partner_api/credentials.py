@@ -157,6 +157,20 @@ async def create_credential(
     return IssuedSecret(credential=credential, secret_value=secret_value)
 
 
+async def locked_active_credential(
+    scope: TenantScope, credential_id: str, *, now: datetime
+) -> Credential:
+    """The caller's active credential, row-locked until the transaction ends: the lock serialises
+    concurrent changes of one credential's secrets (PostgreSQL). Call inside a transaction."""
+    credential = await scope.credential(credential_id, for_update=True)
+    if credential is None:
+        raise CredentialNotFound
+    status = credential.status_at(now)
+    if status is not CredentialStatus.ACTIVE:
+        raise CredentialNotActive(status)
+    return credential
+
+
 def grace_period(requested: int | None, *, default: int, maximum: int) -> timedelta:
     minutes = default if requested is None else requested
     if not 0 <= minutes <= maximum:
@@ -178,13 +192,7 @@ async def regenerate_secret(
     """Issue a new secret. With a grace period the current secret keeps working until it ends;
     a secret already in its grace period ends at once, so at most two secrets are ever live."""
     async with in_transaction():
-        # The row lock serialises concurrent rotations of one credential (PostgreSQL).
-        credential = await scope.credential(credential_id, for_update=True)
-        if credential is None:
-            raise CredentialNotFound
-        status = credential.status_at(now)
-        if status is not CredentialStatus.ACTIVE:
-            raise CredentialNotActive(status)
+        credential = await locked_active_credential(scope, credential_id, now=now)
         live = [
             secret
             for secret in await CredentialSecret.filter(

@@ -12,12 +12,12 @@ from tortoise.transactions import in_transaction
 
 from auth import change_feed
 from models.credential import Credential, CredentialSecret
-from models.enums import AuditAction, CredentialStatus
+from models.enums import AuditAction
 from models.oauth import ChangeKind
 from models.tenancy import TenantScope, parse_id
 from partner_api import audit
 from partner_api.audit import Actor
-from partner_api.credentials import CredentialNotActive, CredentialNotFound
+from partner_api.credentials import locked_active_credential
 from partner_api.lifecycle import safe_to_end
 from partner_api.validation import InvalidInput
 
@@ -42,12 +42,7 @@ async def end_previous_secret(
     an error; the current secret cannot be ended this way (regenerate replaces it).
     """
     async with in_transaction():
-        credential = await scope.credential(credential_id, for_update=True)
-        if credential is None:
-            raise CredentialNotFound
-        status = credential.status_at(now)
-        if status is not CredentialStatus.ACTIVE:
-            raise CredentialNotActive(status)
+        credential = await locked_active_credential(scope, credential_id, now=now)
         parsed = parse_id(secret_id)
         secrets = await CredentialSecret.filter(credential=credential).order_by("-created_at")
         secret = next((row for row in secrets if row.id == parsed), None)

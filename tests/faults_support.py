@@ -18,7 +18,7 @@ import pytest
 
 from tests.database import TEST_DATABASE_URL
 from tests.helpers import PASSWORD, operation
-from tests.live_process import CLI, free_port, wait_until_ready
+from tests.live_process import CLI, command, free_port, stop, wait_until_ready
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 ISSUER = "http://partner-api.faults.test"
@@ -47,22 +47,6 @@ def server_environment(directory: Path, database_url: str) -> dict[str, str]:
         "PARTNER_API_TOKEN_MAX_FAILURES_PER_CLIENT_ADDRESS": "1000000",
         "PARTNER_API_TOKEN_MAX_FAILURES_PER_ADDRESS": "1000000",
     }
-
-
-async def command(env: dict[str, str], cwd: Path, *args: str, stdin: str = "") -> str:
-    """Run `partner-api <args>` to completion; its stdout."""
-    process = await asyncio.create_subprocess_exec(
-        str(CLI),
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=cwd,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=60)
-    assert process.returncode == 0, f"partner-api {' '.join(args)}: {stderr.decode()}"
-    return stdout.decode()
 
 
 async def create_admin(env: dict[str, str], directory: Path) -> None:
@@ -120,15 +104,8 @@ class Server:
         await asyncio.wait_for(self.process.wait(), timeout=10)
 
     async def stop(self) -> None:
-        process = self.process
-        if process is None or process.returncode is not None:
-            return
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), timeout=10)
-        except TimeoutError:
-            process.kill()
-            await asyncio.wait_for(process.wait(), timeout=10)
+        if self.process is not None:
+            await stop(self.process)
 
 
 def new_server(env: dict[str, str], directory: Path, name: str) -> Server:

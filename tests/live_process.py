@@ -36,6 +36,22 @@ async def run_cli(env: dict[str, str], cwd: Path, *args: str) -> None:
     assert process.returncode == 0, f"partner-api {' '.join(args)}: {stderr.decode()}"
 
 
+async def command(env: dict[str, str], cwd: Path, *args: str, stdin: str = "") -> str:
+    """Run `partner-api <args>` to completion; its stdout."""
+    process = await asyncio.create_subprocess_exec(
+        str(CLI),
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=cwd,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=60)
+    assert process.returncode == 0, f"partner-api {' '.join(args)}: {stderr.decode()}"
+    return stdout.decode()
+
+
 def server_log(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace")
 

@@ -23,11 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import hypothesis
-import hypothesis.errors
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 from schemathesis.core.failures import Failure
@@ -38,6 +35,7 @@ from schemathesis.schemas import APIOperation
 from schemathesis.specs.graphql.schemas import GraphQLSchema
 
 from tests.helpers import admin_token, create_via_graphql, login
+from tests.schemathesis_support import derandomised_examples
 
 AnyCase = Case[Any]
 Operation = APIOperation[Any, Any, Any, Any]
@@ -115,25 +113,11 @@ def _generate(operation: Operation, seed: Seed, mode: GenerationMode) -> list[An
         generated,
         st.tuples(generated, st.integers(min_value=0, max_value=5)).map(_with_seeded_ids(seed)),
     )
-    cases: list[AnyCase] = []
-
-    @hypothesis.settings(
-        max_examples=MAX_EXAMPLES,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @hypothesis.given(strategy)
-    def collect(case: AnyCase) -> None:
-        cases.append(case)
-
-    try:
-        collect()
-    except hypothesis.errors.Unsatisfiable:
+    cases = derandomised_examples(strategy, MAX_EXAMPLES)
+    if cases is None:
         # Nothing of this field can be made invalid (it takes no arguments).
         assert mode is GenerationMode.NEGATIVE, operation.label
+        return []
     return cases
 
 

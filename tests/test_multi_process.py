@@ -41,7 +41,7 @@ from models.oauth import SigningKey
 from partner_api.database import tortoise_config
 from tests.database import asyncpg_dsn, empty_database, on_postgres
 from tests.helpers import PASSWORD, operation
-from tests.live_process import CLI, free_port, stop, wait_until_ready
+from tests.live_process import CLI, command, free_port, stop, wait_until_ready
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -85,22 +85,6 @@ def server_environment(directory: Path, database_url: str) -> dict[str, str]:
         # The key-rotation test asks for tokens every 20 ms while a command starts up.
         "PARTNER_API_TOKEN_QUOTA_PER_MINUTE": "1000000",
     }
-
-
-async def command(env: dict[str, str], cwd: Path, *args: str, stdin: str = "") -> str:
-    """Run `partner-api <args>` to completion; its stdout."""
-    process = await asyncio.create_subprocess_exec(
-        str(CLI),
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=cwd,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=60)
-    assert process.returncode == 0, f"partner-api {' '.join(args)}: {stderr.decode()}"
-    return stdout.decode()
 
 
 async def spawn_server(

@@ -21,11 +21,8 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import hypothesis
-import hypothesis.errors
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import CheckFunction
@@ -38,6 +35,7 @@ from models.organisation import Organisation
 from models.ticketing import Event, Product
 from partner_api.clock import utcnow
 from tests.helpers import make_admin, make_credential
+from tests.schemathesis_support import derandomised_examples
 
 AnyCase = Case[Any]
 Operation = APIOperation[Any, Any, Any, Any]
@@ -165,25 +163,11 @@ def _generate(operation: Operation, seed: Seed, mode: GenerationMode) -> list[An
         generated,
         st.tuples(generated, st.integers(min_value=0, max_value=5)).map(_with_seeded_ids(seed)),
     )
-    cases: list[AnyCase] = []
-
-    @hypothesis.settings(
-        max_examples=MAX_EXAMPLES,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @hypothesis.given(strategy)
-    def collect(case: AnyCase) -> None:
-        cases.append(case)
-
-    try:
-        collect()
-    except hypothesis.errors.Unsatisfiable:
+    cases = derandomised_examples(strategy, MAX_EXAMPLES)
+    if cases is None:
         # Nothing of this operation can be made invalid (e.g. no parameters, no body).
         assert mode is GenerationMode.NEGATIVE, operation.label
+        return []
     return cases
 
 
