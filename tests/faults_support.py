@@ -4,7 +4,6 @@ HTTP only, and control of the PostgreSQL cluster that `TEST_DATABASE_URL` points
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
 import time
@@ -18,7 +17,14 @@ import pytest
 
 from tests.database import TEST_DATABASE_URL
 from tests.helpers import PASSWORD, operation
-from tests.live_process import CLI, command, free_port, stop, wait_until_ready
+from tests.live_process import (
+    CLI,
+    command,
+    free_port,
+    server_base_environment,
+    stop,
+    wait_until_ready,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 ISSUER = "http://partner-api.faults.test"
@@ -29,15 +35,14 @@ ADMIN_EMAIL = "admin@faults.example"
 
 def server_environment(directory: Path, database_url: str) -> dict[str, str]:
     return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(directory),
-        "LANG": "C.UTF-8",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL,
-        "PARTNER_API_SECRET_PEPPER": PEPPER,
-        "PARTNER_API_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY,
-        "PARTNER_API_DATA_DIR": str(directory),
-        "PARTNER_API_ISSUER": ISSUER,
+        **server_base_environment(
+            directory,
+            database_url,
+            redis_url=REDIS_URL,
+            pepper=PEPPER,
+            key_encryption_key=KEY_ENCRYPTION_KEY,
+            issuer=ISSUER,
+        ),
         # Each token request signs a new token: a token revoked through RFC 7009 is never handed
         # out again from the reuse window, so the ledger of revoked tokens stays exact.
         "PARTNER_API_TOKEN_REUSE_SECONDS": "0",

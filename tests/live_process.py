@@ -4,6 +4,7 @@ server on loopback (third-party OAuth clients, the browser suite)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
 import time
@@ -50,6 +51,29 @@ async def command(env: dict[str, str], cwd: Path, *args: str, stdin: str = "") -
     stdout, stderr = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=60)
     assert process.returncode == 0, f"partner-api {' '.join(args)}: {stderr.decode()}"
     return stdout.decode()
+
+
+def server_base_environment(
+    directory: Path,
+    database_url: str,
+    *,
+    redis_url: str,
+    pepper: str,
+    key_encryption_key: str,
+    issuer: str,
+) -> dict[str, str]:
+    """The environment every live `partner-api` process of a test needs; tests add their limits."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(directory),
+        "LANG": "C.UTF-8",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PARTNER_API_SECRET_PEPPER": pepper,
+        "PARTNER_API_KEY_ENCRYPTION_KEY": key_encryption_key,
+        "PARTNER_API_DATA_DIR": str(directory),
+        "PARTNER_API_ISSUER": issuer,
+    }
 
 
 def server_log(path: Path) -> str:

@@ -19,7 +19,6 @@ Redis is required, not optional: CI starts it, and a missing Redis should fail l
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,7 +40,14 @@ from models.oauth import SigningKey
 from partner_api.database import tortoise_config
 from tests.database import asyncpg_dsn, empty_database, on_postgres
 from tests.helpers import PASSWORD, operation
-from tests.live_process import CLI, command, free_port, stop, wait_until_ready
+from tests.live_process import (
+    CLI,
+    command,
+    free_port,
+    server_base_environment,
+    stop,
+    wait_until_ready,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -66,15 +72,14 @@ HTTP_TIMEOUT_SECONDS = 10.0
 
 def server_environment(directory: Path, database_url: str) -> dict[str, str]:
     return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(directory),
-        "LANG": "C.UTF-8",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL,
-        "PARTNER_API_SECRET_PEPPER": PEPPER,
-        "PARTNER_API_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY,
-        "PARTNER_API_DATA_DIR": str(directory),
-        "PARTNER_API_ISSUER": ISSUER,
+        **server_base_environment(
+            directory,
+            database_url,
+            redis_url=REDIS_URL,
+            pepper=PEPPER,
+            key_encryption_key=KEY_ENCRYPTION_KEY,
+            issuer=ISSUER,
+        ),
         # Every token request signs a new token, so a rotated key shows in the next one.
         "PARTNER_API_TOKEN_REUSE_SECONDS": "0",
         "PARTNER_API_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT_PER_MINUTE),
