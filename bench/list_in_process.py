@@ -3,12 +3,10 @@
 Not part of `make bench`; an investigation tool for docs/benchmarks.md. It seeds an organisation,
 builds our app from the same environment the benchmarks use, and times `credentials(first: 20)`
 through the ASGI app with no HTTP server in between (httpx's ASGI transport), against
-bench/bare_graphql.py the same way. `--profile` prints a cProfile listing of ours;
-`--policy-once` first applies an experiment (not in the product): the organisation's credential
-policy read once per request even when the page's 20 `exceedsPolicy` resolvers ask at the same
-moment, to measure what that would change.
+bench/bare_graphql.py the same way. `--profile` prints a cProfile listing of ours, by cumulative
+time (`BENCH_PROFILE_ORDER=tottime` for time in each function itself).
 
-    .venv/bin/python -m bench.list_in_process [--credentials 1000] [--profile] [--policy-once]
+    .venv/bin/python -m bench.list_in_process [--credentials 1000] [--profile]
 """
 
 from __future__ import annotations
@@ -23,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import httpx
 
@@ -31,25 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import graphql_list
 from bench.common import database, server_env
-
-
-def policy_read_once() -> None:
-    """The experiment: share one pending policy read between concurrent resolvers."""
-    import schema.context
-    from partner_api.credential_policy import max_lifetime_days
-
-    async def shared_read(self: Any, organisation_id: UUID) -> int | None:
-        pending: dict[UUID, asyncio.Future[int | None]] = self.__dict__.setdefault(
-            "_pending_policy_reads", {}
-        )
-        if organisation_id not in self._policies:
-            if organisation_id not in pending:
-                pending[organisation_id] = asyncio.ensure_future(max_lifetime_days(organisation_id))
-            self._policies[organisation_id] = await pending[organisation_id]
-        days: int | None = self._policies[organisation_id]
-        return days
-
-    schema.context.Context.max_lifetime_days = shared_read  # type: ignore[method-assign]
 
 
 async def per_request_ms(
@@ -70,7 +48,8 @@ async def per_request_ms(
         elapsed = (time.perf_counter() - started) / count * 1000
         if profiler:
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
+            order = os.environ.get("BENCH_PROFILE_ORDER", "cumulative")
+            pstats.Stats(profiler).sort_stats(order).print_stats(60)
         return elapsed
 
 
@@ -79,10 +58,7 @@ def main() -> None:
     parser.add_argument("--credentials", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--policy-once", action="store_true")
     args = parser.parse_args()
-    if args.policy_once:
-        policy_read_once()
     body = graphql_list.list_query_body()
     json_headers = {"Content-Type": "application/json"}
     with tempfile.TemporaryDirectory() as tmp, database("sqlite", Path(tmp)) as url:
@@ -113,7 +89,6 @@ def main() -> None:
         f"credentials(first: 20), {args.credentials} in the organisation, in-process: "
         f"ours {ours_ms:.2f} ms, plain Strawberry {bare_ms:.2f} ms per request, "
         f"ratio (req/s) {bare_ms / ours_ms:.2f}"
-        + (" [experiment: policy read once]" if args.policy_once else "")
     )
 
 

@@ -468,18 +468,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs and sizes (smoke test)")
     parser.add_argument("--no-plots", action="store_true")
+    parser.add_argument(
+        "--only",
+        metavar="KEY",
+        help="run only the step KEY (token/100, me, list/1000, peer/gunicorn) or group (token, "
+        "list, peer) and "
+        "print their figures; no results file, tables or plots (for investigating one figure)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
     plan = QUICK if args.quick else FULL
     RESULTS.mkdir(parents=True, exist_ok=True)
     print(f"load average before: {load_average()}", flush=True)
-    peer_versions = peer_dot.ensure_installed()
-    print(f"peer: {peer_versions} in var/bench-peer", flush=True)
+    if args.only is None or args.only.startswith("peer"):
+        peer_versions = peer_dot.ensure_installed()
+        print(f"peer: {peer_versions} in var/bench-peer", flush=True)
     measured: dict[str, Measured] = {}
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        steps = build_steps(plan, Path(tmp))
+        steps = [
+            step
+            for step in build_steps(plan, Path(tmp))
+            if args.only is None or step.key == args.only or step.key.startswith(f"{args.only}/")
+        ]
         total = sum(step.estimate_seconds for step in steps)
         print(f"{len(steps)} steps, about {total / 60:.0f} min", flush=True)
         for index, step in enumerate(steps, start=1):
@@ -495,6 +507,8 @@ def main() -> None:
                 f"load {result.load}",
                 flush=True,
             )
+    if args.only is not None:
+        return
     results = summarise(plan, measured, peer_versions)
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     markdown = table(results, plan)

@@ -18,6 +18,7 @@ from partner_api.credentials import KEEP, CredentialChanges, CredentialDraft, Ke
 from partner_api.lifecycle import LifecycleWindows
 from partner_api.validation import InvalidInput
 from schema.context import Context
+from schema.credential_nodes import credential_node
 from schema.inputs import (
     CreateCredentialInput,
     EndPreviousSecretInput,
@@ -44,7 +45,6 @@ from schema.results import (
     UpdateCredentialResult,
     ValidationError,
 )
-from schema.types import Credential
 
 T = TypeVar("T")
 
@@ -96,7 +96,8 @@ async def create_credential(
     except InvalidInput as error:
         return ValidationError(message=error.message, field=error.field)
     return CredentialCreated(
-        credential=Credential.from_model(issued.credential), client_secret=issued.secret_value
+        credential=await credential_node(context, issued.credential),
+        client_secret=issued.secret_value,
     )
 
 
@@ -128,7 +129,8 @@ async def regenerate_credential_secret(
     except lifecycle.CredentialNotActive as error:
         return _not_active(error)
     return CredentialSecretRegenerated(
-        credential=Credential.from_model(issued.credential), client_secret=issued.secret_value
+        credential=await credential_node(context, issued.credential),
+        client_secret=issued.secret_value,
     )
 
 
@@ -159,7 +161,7 @@ async def end_previous_secret(
         return NotFound(message=SECRET_NOT_FOUND)
     except lifecycle.CredentialNotActive as error:
         return _not_active(error)
-    return PreviousSecretEnded(credential=Credential.from_model(credential))
+    return PreviousSecretEnded(credential=await credential_node(context, credential))
 
 
 async def revoke_credential(
@@ -176,7 +178,7 @@ async def revoke_credential(
         return ValidationError(message=error.message, field=error.field)
     except lifecycle.CredentialNotFound:
         return NotFound(message=NOT_FOUND)
-    return CredentialRevoked(credential=Credential.from_model(revoked))
+    return CredentialRevoked(credential=await credential_node(context, revoked))
 
 
 async def update_credential(
@@ -203,4 +205,4 @@ async def update_credential(
         return NotFound(message=NOT_FOUND)
     except lifecycle.CredentialNotActive as error:
         return _not_active(error)
-    return CredentialUpdated(credential=Credential.from_model(updated))
+    return CredentialUpdated(credential=await credential_node(context, updated))

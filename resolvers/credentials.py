@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
+
 import strawberry
 from tortoise.expressions import Q
 
+from models.audit import AuditEvent as AuditEventModel
 from models.enums import CredentialStatus
 from models.tenancy import parse_id
 from partner_api.clock import utcnow
 from schema.context import Context
+from schema.credential_nodes import credential_node, credential_nodes
 from schema.pagination import Connection, paginate
 from schema.types import AuditEvent, Credential, PartnerApiInfo
 
@@ -41,14 +46,14 @@ async def credentials(
         first=first,
         after=after,
         maximum=info.context.services.settings.page_size_max,
-        to_node=Credential.from_model,
+        to_nodes=partial(credential_nodes, info.context),
     )
 
 
 async def credential(info: strawberry.Info[Context, None], id: strawberry.ID) -> Credential | None:
     """Null for unknown ids and for other organisations' ids alike (CR-07)."""
     found = await info.context.tenant.credential(str(id))
-    return None if found is None else Credential.from_model(found)
+    return None if found is None else await credential_node(info.context, found)
 
 
 async def audit_events(
@@ -68,5 +73,9 @@ async def audit_events(
         first=first,
         after=after,
         maximum=info.context.services.settings.page_size_max,
-        to_node=AuditEvent.from_model,
+        to_nodes=_audit_event_nodes,
     )
+
+
+async def _audit_event_nodes(rows: Sequence[AuditEventModel]) -> list[AuditEvent]:
+    return [AuditEvent.from_model(row) for row in rows]

@@ -8,37 +8,13 @@ from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import Response
-from strawberry.dataloader import DataLoader
-from tortoise.expressions import Q
 
 from auth.identity import AdminIdentity
-from models.admin import AdminUser
-from models.credential import CredentialSecret
 from models.tenancy import TenantScope
 from partner_api.audit import Actor
-from partner_api.clock import utcnow
 from partner_api.credential_policy import max_lifetime_days
 from partner_api.services import Services
 from schema.errors import NotAuthenticated
-
-
-async def _load_live_secrets(ids: list[UUID]) -> list[list[CredentialSecret]]:
-    """Secrets that still work (current, and previous within its grace period), newest first."""
-    now = utcnow()
-    rows = (
-        await CredentialSecret.filter(credential_id__in=ids, ended_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .order_by("-created_at")
-    )
-    grouped: dict[UUID, list[CredentialSecret]] = {key: [] for key in ids}
-    for row in rows:
-        grouped[row.credential_id].append(row)  # type: ignore[attr-defined]
-    return [grouped[key] for key in ids]
-
-
-async def _load_users(ids: list[UUID]) -> list[AdminUser | None]:
-    users = {user.id: user for user in await AdminUser.filter(id__in=ids)}
-    return [users.get(key) for key in ids]
 
 
 @dataclass
@@ -48,12 +24,6 @@ class Context:
     services: Services
     identity: AdminIdentity | None
     client_ip: str | None
-    live_secrets: DataLoader[UUID, list[CredentialSecret]] = field(
-        default_factory=lambda: DataLoader(load_fn=_load_live_secrets)
-    )
-    users: DataLoader[UUID, AdminUser | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_load_users)
-    )
     _policies: dict[UUID, asyncio.Future[int | None]] = field(default_factory=dict)
 
     async def max_lifetime_days(self, organisation_id: UUID) -> int | None:

@@ -75,9 +75,10 @@ async def paginate(
     first: int | None,
     after: str | None,
     maximum: int,
-    to_node: Callable[[ModelT], NodeT],
+    to_nodes: Callable[[Sequence[ModelT]], Awaitable[list[NodeT]]],
 ) -> Connection[NodeT]:
-    """One SQL query for the page (`LIMIT n + 1` tells whether another page follows)."""
+    """One SQL query for the page (`LIMIT n + 1` tells whether another page follows); the rows
+    become nodes in one call, so a node type can load what it shows for the whole page at once."""
     size = page_size(first, maximum)
     page_query = query
     if after is not None:
@@ -86,9 +87,10 @@ async def paginate(
         same_moment_lower_id: dict[str, object] = {time_field: moment, "id__lt": row_id}
         page_query = page_query.filter(Q(**older) | Q(**same_moment_lower_id))  # type: ignore[arg-type]
     rows: Sequence[ModelT] = await page_query.order_by(f"-{time_field}", "-id").limit(size + 1)
+    page = rows[:size]
     edges = [
-        Edge(cursor=encode_cursor(getattr(row, time_field), row.pk), node=to_node(row))
-        for row in rows[:size]
+        Edge(cursor=encode_cursor(getattr(row, time_field), row.pk), node=node)
+        for row, node in zip(page, await to_nodes(page), strict=True)
     ]
     return Connection(
         edges=edges,

@@ -14,10 +14,7 @@ from models.admin import AdminUser
 from models.audit import AuditEvent as AuditEventModel
 from models.credential import Credential as CredentialModel
 from models.credential import CredentialSecret as CredentialSecretModel
-from partner_api import lifecycle
-from partner_api.clock import utcnow
 from partner_api.credentials import effective_scopes
-from partner_api.lifecycle import LifecycleWindows
 from partner_api.settings import Settings
 from schema.context import Context
 from schema.enums import AccessLevel, ActorType, AuditAction, CredentialStatus, Role
@@ -131,25 +128,11 @@ class CredentialSecret:
         )
 
 
-# Lifecycle signals of `Credential` (rules: partner_api/lifecycle.py), evaluated at query time.
-def _expires_soon(root: Credential, info: strawberry.Info[Context, None]) -> bool:
-    windows = LifecycleWindows.from_settings(info.context.services.settings)
-    return lifecycle.expires_soon(root.model, now=utcnow(), window=windows.expires_soon)
-
-
-def _stale(root: Credential, info: strawberry.Info[Context, None]) -> bool:
-    windows = LifecycleWindows.from_settings(info.context.services.settings)
-    return lifecycle.is_stale(root.model, now=utcnow(), stale_after=windows.stale_after)
-
-
-async def _exceeds_policy(root: Credential, info: strawberry.Info[Context, None]) -> bool:
-    organisation_id: UUID = root.model.organisation_id  # type: ignore[attr-defined]
-    days = await info.context.max_lifetime_days(organisation_id)
-    return lifecycle.exceeds_policy(root.model, now=utcnow(), max_lifetime_days=days)
-
-
 @strawberry.type
 class Credential:
+    """Built by `schema.credential_nodes`, which loads a page's secrets, creators and policy at
+    once: every field is a plain value, so a page completes without per-credential awaits."""
+
     id: strawberry.ID
     name: str
     contact_email: str
@@ -160,82 +143,65 @@ class Credential:
         description="Scopes the credential may be granted; for FULL, the whole current catalogue."
     )
     created_at: datetime
+    created_by: User | None
     last_used_at: datetime | None
     expires_at: datetime | None
     revoked_at: datetime | None
     revocation_reason: str | None
     ip_allowlist: list[str]
-    credential_pk: strawberry.Private[UUID]
-    created_by_id: strawberry.Private[UUID | None]
-    model: strawberry.Private[CredentialModel]
+    expires_soon: bool = strawberry.field(
+        description="Active, and expires within `partnerApi.expiresSoonDays` days (or sooner)."
+    )
+    stale: bool = strawberry.field(
+        description=(
+            "Active, and not used for at least `partnerApi.staleAfterDays` days (counted from "
+            "creation when never used). " + LAST_USED_LAG
+        )
+    )
+    exceeds_policy: bool = strawberry.field(
+        description=(
+            "Active, and its expiry (or lack of one) is later than the organisation's credential "
+            "policy would allow if it were set today; such credentials are not cut short."
+        )
+    )
+    secrets: list[CredentialSecret] = strawberry.field(
+        description=(
+            "Live secrets, newest first: the current one and at most one in its grace period."
+        )
+    )
 
     @classmethod
-    def from_model(cls, credential: CredentialModel) -> Credential:
+    def from_model(
+        cls,
+        credential: CredentialModel,
+        *,
+        now: datetime,
+        created_by: User | None,
+        secrets: list[CredentialSecret],
+        expires_soon: bool,
+        stale: bool,
+        exceeds_policy: bool,
+    ) -> Credential:
         return cls(
             id=strawberry.ID(str(credential.id)),
             name=credential.name,
             contact_email=credential.contact_email,
             client_id=credential.client_id,
-            status=credential.status_at(utcnow()),
+            status=credential.status_at(now),
             access_level=credential.access_level,
             scopes=effective_scopes(credential),
             created_at=credential.created_at,
+            created_by=created_by,
             last_used_at=credential.last_used_at,
             expires_at=credential.expires_at,
             revoked_at=credential.revoked_at,
             revocation_reason=credential.revocation_reason,
             ip_allowlist=list(credential.ip_allowlist),
-            credential_pk=credential.id,
-            created_by_id=credential.created_by_id,  # type: ignore[attr-defined]
-            model=credential,
+            expires_soon=expires_soon,
+            stale=stale,
+            exceeds_policy=exceeds_policy,
+            secrets=secrets,
         )
-
-    expires_soon: bool = strawberry.field(
-        resolver=_expires_soon,
-        description="Active, and expires within `partnerApi.expiresSoonDays` days (or sooner).",
-    )
-    stale: bool = strawberry.field(
-        resolver=_stale,
-        description=(
-            "Active, and not used for at least `partnerApi.staleAfterDays` days (counted from "
-            "creation when never used). " + LAST_USED_LAG
-        ),
-    )
-    exceeds_policy: bool = strawberry.field(
-        resolver=_exceeds_policy,
-        description=(
-            "Active, and its expiry (or lack of one) is later than the organisation's credential "
-            "policy would allow if it were set today; such credentials are not cut short."
-        ),
-    )
-
-    @strawberry.field
-    async def created_by(self, info: strawberry.Info[Context, None]) -> User | None:
-        if self.created_by_id is None:
-            return None
-        user = await info.context.users.load(self.created_by_id)
-        return None if user is None else User.from_model(user)
-
-    @strawberry.field
-    async def secrets(self, info: strawberry.Info[Context, None]) -> list[CredentialSecret]:
-        """Live secrets, newest first: the current one and at most one in its grace period."""
-        rows = await info.context.live_secrets.load(self.credential_pk)
-        now = utcnow()
-        settle = LifecycleWindows.from_settings(info.context.services.settings).settle
-        active = self.model.status_at(now) is CredentialStatus.ACTIVE
-        return [
-            CredentialSecret.from_model(
-                row,
-                safe_to_end=lifecycle.safe_to_end(
-                    row,
-                    newer_secret_created_at=rows[index - 1].created_at if index else None,
-                    credential_active=active,
-                    now=now,
-                    settle=settle,
-                ),
-            )
-            for index, row in enumerate(rows)
-        ]
 
 
 @strawberry.type
