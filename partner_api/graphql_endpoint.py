@@ -7,6 +7,7 @@ when GraphiQL is enabled, a GET for the IDE page. Queries and mutations are neve
 
 from __future__ import annotations
 
+import orjson
 import strawberry
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -44,6 +45,15 @@ class AdminGraphQL(GraphQL[Context, None]):
             identity=identity,
             client_ip=client_address(request, self.services.settings.trusted_proxies),
         )
+
+    # orjson rather than the standard library: a page of 20 credentials is ~16 KB of JSON, which
+    # `json.dumps` took ~0.3 ms to write. Its decode error subclasses `json.JSONDecodeError`, so a
+    # malformed body is still Strawberry's 400. It writes UTF-8 rather than \u escapes.
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
