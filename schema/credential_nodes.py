@@ -22,6 +22,7 @@ from uuid import UUID
 from tortoise.expressions import Q
 
 from models.admin import AdminUser
+from models.compiled_select import CompiledSelect
 from models.credential import Credential as CredentialModel
 from models.credential import CredentialSecret as CredentialSecretModel
 from models.enums import CredentialStatus
@@ -66,15 +67,22 @@ async def credential_node(context: Context, row: CredentialModel) -> Credential:
     return (await credential_nodes(context, [row]))[0]
 
 
+# Secrets that still work (current, and previous within its grace period), newest first.
+_LIVE_SECRETS = CompiledSelect(
+    CredentialSecretModel,
+    lambda credential_ids, now: (
+        CredentialSecretModel.filter(credential_id__in=credential_ids, ended_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("-created_at")
+    ),
+)
+_USERS = CompiledSelect(AdminUser, lambda user_ids: AdminUser.filter(id__in=user_ids))
+
+
 async def _live_secrets(
     credential_ids: list[UUID], now: datetime
 ) -> dict[UUID, list[CredentialSecretModel]]:
-    """Secrets that still work (current, and previous within its grace period), newest first."""
-    rows = (
-        await CredentialSecretModel.filter(credential_id__in=credential_ids, ended_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .order_by("-created_at")
-    )
+    rows = await _LIVE_SECRETS.fetch(credential_ids, now)
     grouped: dict[UUID, list[CredentialSecretModel]] = {}
     for row in rows:
         grouped.setdefault(row.credential_id, []).append(row)  # type: ignore[attr-defined]
@@ -84,7 +92,7 @@ async def _live_secrets(
 async def _creators(user_ids: set[UUID]) -> dict[UUID, AdminUser]:
     if not user_ids:
         return {}
-    return {user.id: user for user in await AdminUser.filter(id__in=user_ids)}
+    return {user.id: user for user in await _USERS.fetch(sorted(user_ids))}
 
 
 def _secret_nodes(

@@ -1,0 +1,111 @@
+"""`CompiledSelect`: the same rows as the Tortoise query, SQL built once per shape, and no
+compilation when the bound values would not line up with Tortoise's own parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from uuid import uuid4
+
+from tortoise.context import TortoiseContext
+from tortoise.queryset import QuerySet
+
+from auth.sessions import session_token_digest, start_session
+from models.admin import AdminSession
+from models.compiled_select import CompiledSelect
+from models.credential import Credential
+from models.enums import AccessLevel
+from partner_api.clock import utcnow
+from tests.helpers import make_admin, make_credential
+
+
+def counting(
+    build: Callable[..., QuerySet[Any]],
+) -> tuple[Callable[..., QuerySet[Any]], list[tuple[Any, ...]]]:
+    """`build`, and the list of the values of every call to it."""
+    calls: list[tuple[Any, ...]] = []
+
+    def counted(*values: Any) -> QuerySet[Any]:
+        calls.append(values)
+        return build(*values)
+
+    return counted, calls
+
+
+async def test_rows_match_tortoise_and_each_shape_is_built_once(db: TortoiseContext) -> None:
+    _, organisation, _ = await make_admin()
+    issued = [await make_credential(organisation=organisation, name=f"P{i}") for i in range(4)]
+    ids = [item.credential.id for item in issued]
+
+    def by_ids(wanted: list[Any]) -> QuerySet[Credential]:
+        return Credential.filter(id__in=wanted).order_by("name")
+
+    build, calls = counting(by_ids)
+    compiled = CompiledSelect(Credential, build)
+
+    for wanted in (ids[:1], ids[1:3], ids[:1], [ids[3], ids[0]], ids[2:4], [uuid4()]):
+        got = await compiled.fetch(wanted)
+        expected = await by_ids(wanted)
+        assert [row.id for row in got] == [row.id for row in expected]
+        assert [row.name for row in got] == [row.name for row in expected]
+        assert [row.created_at for row in got] == [row.created_at for row in expected]
+        assert [row.scopes for row in got] == [row.scopes for row in expected]
+
+    # One build per shape (lists of 1 and of 2), reused for later values of the same shape.
+    assert [len(values[0]) for values in calls] == [1, 2]
+
+
+async def test_select_related_models_are_filled_in(db: TortoiseContext) -> None:
+    _, organisation, membership = await make_admin(email="owner@acme.example")
+    issued = await start_session(
+        membership, now=utcnow(), ttl=timedelta(hours=1), ip_address=None, user_agent=None
+    )
+    compiled = CompiledSelect(
+        AdminSession,
+        lambda digest, now, limit: (
+            AdminSession.filter(token_hash=digest, expires_at__gt=now)
+            .select_related("membership__user", "membership__organisation")
+            .limit(limit)
+        ),
+    )
+    digest = session_token_digest(issued.token)
+    for _ in range(2):
+        [session] = await compiled.fetch(digest, utcnow(), 1)
+        assert session.id == issued.session.id
+        assert session.membership.user.email == "owner@acme.example"
+        assert session.membership.organisation.id == organisation.id
+    assert await compiled.fetch(digest, utcnow() + timedelta(hours=2), 1) == []
+    assert await compiled.fetch(session_token_digest("pas_" + "x" * 43), utcnow(), 1) == []
+
+
+async def test_a_query_whose_parameters_do_not_line_up_is_never_compiled(
+    db: TortoiseContext,
+) -> None:
+    """A constant LIMIT, or a value Tortoise converts (an enum to its text), would leave the
+    bound values out of step with the SQL: such shapes keep running the Tortoise query."""
+    _, organisation, _ = await make_admin()
+    for index in range(3):
+        await make_credential(organisation=organisation, name=f"P{index}")
+    await make_credential(
+        organisation=organisation,
+        name="Narrow",
+        access_level=AccessLevel.FINE_GRAINED,
+        scopes=["events:read"],
+    )
+
+    constant_limit, limit_calls = counting(
+        lambda organisation_id: Credential.filter(organisation_id=organisation_id).limit(2)
+    )
+    by_level, level_calls = counting(
+        lambda level: Credential.filter(access_level=level).order_by("name")
+    )
+    limited = CompiledSelect(Credential, constant_limit)
+    levels = CompiledSelect(Credential, by_level)
+    for _ in range(3):
+        assert len(await limited.fetch(organisation.id)) == 2
+        assert [row.name for row in await levels.fetch(AccessLevel.FINE_GRAINED)] == ["Narrow"]
+
+    # Built on every call (one extra build for the first, compiling, attempt): never compiled.
+    assert len(limit_calls) == 4
+    assert len(level_calls) == 4
