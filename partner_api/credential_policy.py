@@ -12,6 +12,7 @@ from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
+from models.compiled_select import CompiledSelect
 from models.enums import AuditAction
 from models.organisation import Organisation
 from models.tenancy import TenantScope
@@ -19,14 +20,16 @@ from partner_api import audit
 from partner_api.audit import Actor
 from partner_api.validation import clean_policy_lifetime
 
+# Read on every page of credentials (for `exceedsPolicy`) and every create or update.
+_ORGANISATION = CompiledSelect(
+    Organisation, lambda organisation_id: Organisation.filter(id=organisation_id)
+)
+
 
 async def max_lifetime_days(organisation_id: UUID) -> int | None:
     """The organisation's maximum credential lifetime in days, or None for no limit."""
-    values = await Organisation.filter(id=organisation_id).values_list(
-        "max_credential_lifetime_days", flat=True
-    )
-    value = values[0] if values else None
-    return value if isinstance(value, int) else None
+    found = await _ORGANISATION.fetch(organisation_id)
+    return found[0].max_credential_lifetime_days if found else None
 
 
 async def update_policy(scope: TenantScope, actor: Actor, max_days: int | None) -> int | None:
