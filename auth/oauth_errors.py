@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from starlette.responses import JSONResponse
+from partner_api.json_response import JSONResponse
 
 # RFC 6749 §5.2: error and error_description use %x20-21 / %x23-5B / %x5D-7E only.
 _ALLOWED = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]*")

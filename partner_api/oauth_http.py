@@ -9,8 +9,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, request_response
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from auth.authorization_server import AuthenticatedClient, AuthorizationServer
@@ -26,26 +26,46 @@ from auth.oauth_errors import (
     error_response,
 )
 from auth.scopes import CATALOGUE
-from auth.token_request import read_form
+from auth.token_request import OAuthRequest, read_oauth_request
 from partner_api.client_address import client_address
 from partner_api.database_unavailable import is_database_unavailable
+from partner_api.json_response import JSONResponse, encode_headers
 from partner_api.observability.metrics import TOKEN_ISSUED, count_token_refusal
 from partner_api.settings import Settings
 
 logger = logging.getLogger("partner_api.oauth")
 AUTH_METHODS = [CLIENT_SECRET_BASIC, CLIENT_SECRET_POST]
 Handler = Callable[[Request], Awaitable[Response]]
+_NO_STORE = encode_headers(NO_STORE_HEADERS)
 
 
-def _oauth_endpoint(work: Handler, *, counts_tokens: bool = False) -> Handler:
-    """POST only (TE-01); every OAuth2Error becomes its RFC 6749 §5.2 response. With
-    `counts_tokens`, refusals are counted by reason (partner_api_token_requests_total)."""
+class _EveryMethod:
+    """An OAuth endpoint as a plain ASGI app, for every HTTP method, TRACE and made-up ones
+    included, so each is refused with the same RFC 6749 §5.2 answer (TE-01): Starlette routes all
+    methods to an ASGI app given as an instance, while a function endpoint only gets the methods
+    listed. POST only; every OAuth2Error becomes its §5.2 response. With `counts_tokens`, refusals
+    are counted by reason (partner_api_token_requests_total).
 
-    async def endpoint(request: Request) -> Response:
+    Not wrapped in Starlette's `request_response`, whose second exception-handling layer each
+    request would pay for: what escapes here (a database outage) reaches the app's
+    ExceptionMiddleware, which holds the same handlers."""
+
+    __slots__ = ("_counts_tokens", "_work")
+
+    def __init__(self, work: Handler, *, counts_tokens: bool = False) -> None:
+        self._work = work
+        self._counts_tokens = counts_tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._respond(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        counts_tokens = self._counts_tokens
         try:
             if request.method != "POST":
                 raise MethodNotAllowed
-            return await work(request)
+            return await self._work(request)
         except OAuth2Error as error:
             if counts_tokens:
                 count_token_refusal(error.error, error.status_code)
@@ -60,20 +80,6 @@ def _oauth_endpoint(work: Handler, *, counts_tokens: bool = False) -> Handler:
                 count_token_refusal(ServerError.error, ServerError.status_code)
             return error_response(ServerError())
 
-    return endpoint
-
-
-class _EveryMethod:
-    """An endpoint for every HTTP method, TRACE and made-up ones included, so each is refused
-    with the same RFC 6749 §5.2 answer (TE-01). Starlette routes all methods to an ASGI app given
-    as an instance, while a function endpoint only gets the methods listed."""
-
-    def __init__(self, endpoint: Handler) -> None:
-        self._app = request_response(endpoint)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._app(scope, receive, send)
-
 
 class OAuthEndpoints:
     def __init__(self, server: AuthorizationServer, settings: Settings) -> None:
@@ -82,9 +88,9 @@ class OAuthEndpoints:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/oauth/token", _EveryMethod(_oauth_endpoint(self.token, counts_tokens=True))),
-            Route("/oauth/introspect", _EveryMethod(_oauth_endpoint(self.introspect))),
-            Route("/oauth/revoke", _EveryMethod(_oauth_endpoint(self.revoke))),
+            Route("/oauth/token", _EveryMethod(self.token, counts_tokens=True)),
+            Route("/oauth/introspect", _EveryMethod(self.introspect)),
+            Route("/oauth/revoke", _EveryMethod(self.revoke)),
             Route("/.well-known/oauth-authorization-server", self.metadata, methods=["GET"]),
             Route("/.well-known/jwks.json", self.jwks, methods=["GET"]),
         ]
@@ -93,22 +99,23 @@ class OAuthEndpoints:
         return client_address(request, self.settings.trusted_proxies)
 
     async def _authenticate(
-        self, request: Request, form: dict[str, str]
+        self, request: Request, oauth_request: OAuthRequest
     ) -> tuple[AuthenticatedClient, str | None]:
         client_ip = self._client_ip(request)
-        presented = presented_client(request.headers, form)
+        presented = presented_client(oauth_request.headers, oauth_request.form)
         client = await self.server.authenticate_client(presented, client_ip=client_ip)
         return client, client_ip
 
     async def token(self, request: Request) -> Response:
         """RFC 6749 §4.4: the client credentials grant."""
-        form = await read_form(request)
+        oauth_request = await read_oauth_request(request)
+        form = oauth_request.form
         grant_type = form.get("grant_type")
         if not grant_type:
             raise InvalidRequest("grant_type is required.")
         if grant_type != GRANT_TYPE:
             raise UnsupportedGrantType("Only client_credentials is supported.")
-        client, client_ip = await self._authenticate(request, form)
+        client, client_ip = await self._authenticate(request, oauth_request)
         issued = await self.server.issue_token(
             client, requested_scope=form.get("scope"), client_ip=client_ip
         )
@@ -119,22 +126,22 @@ class OAuthEndpoints:
             f'"expires_in":{issued.expires_in},"scope":"{issued.scope}"}}'
         )
         TOKEN_ISSUED.inc()
-        return Response(body, media_type="application/json", headers=NO_STORE_HEADERS)
+        return JSONResponse(body.encode(), headers=_NO_STORE, rendered=True)
 
     async def introspect(self, request: Request) -> Response:
         """RFC 7662: only for an authenticated client, and only about its own tokens."""
-        form = await read_form(request)
-        token = form.get("token")
-        client, _ = await self._authenticate(request, form)
+        oauth_request = await read_oauth_request(request)
+        token = oauth_request.form.get("token")
+        client, _ = await self._authenticate(request, oauth_request)
         if not token:
             raise InvalidRequest("token is required.")
-        return JSONResponse(await self.server.introspect(token, client), headers=NO_STORE_HEADERS)
+        return JSONResponse(await self.server.introspect(token, client), headers=_NO_STORE)
 
     async def revoke(self, request: Request) -> Response:
         """RFC 7009: 200 whether or not the token was known (§2.2)."""
-        form = await read_form(request)
-        token = form.get("token")
-        client, client_ip = await self._authenticate(request, form)
+        oauth_request = await read_oauth_request(request)
+        token = oauth_request.form.get("token")
+        client, client_ip = await self._authenticate(request, oauth_request)
         if not token:
             raise InvalidRequest("token is required.")
         await self.server.revoke(token, client, client_ip=client_ip)

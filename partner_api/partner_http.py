@@ -15,12 +15,14 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
@@ -42,6 +44,7 @@ from partner_api.api_error import ApiError
 from partner_api.clock import utcnow
 from partner_api.cursors import InvalidCursor, decode_cursor, encode_cursor
 from partner_api.database_unavailable import is_database_unavailable
+from partner_api.json_response import JSONResponse, encode_headers
 from partner_api.observability.metrics import ACCESS_TOKEN_VALID, count_access_token_refusal
 from partner_api.request_body import read_bounded
 from partner_api.reservations import (
@@ -61,6 +64,7 @@ MAX_LINES = 20
 MAX_QUANTITY = 50
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 NO_STORE = {"Cache-Control": "no-store"}
+_NO_STORE = encode_headers(NO_STORE)
 
 Handler = Callable[[Request, Partner], Awaitable[Response]]
 
@@ -69,7 +73,7 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     body = {"error": code, "error_description": message}
     if field is not None:
         body["field"] = field
-    return JSONResponse(body, status_code=status, headers=NO_STORE)
+    return JSONResponse(body, status_code=status, headers=_NO_STORE)
 
 
 def _not_found() -> ApiError:
@@ -295,16 +299,79 @@ def _with_limits(response: Response, usage: Usage) -> Response:
     # Appended as raw headers: MutableHeaders' per-item assignment costs more than the rest.
     response.raw_headers.extend(
         (
-            (b"ratelimit-limit", str(usage.limit).encode()),
-            (b"ratelimit-remaining", str(max(0, usage.remaining)).encode()),
-            (b"ratelimit-reset", str(usage.reset_seconds).encode()),
+            (b"ratelimit-limit", b"%d" % usage.limit),
+            (b"ratelimit-remaining", b"%d" % max(0, usage.remaining)),
+            (b"ratelimit-reset", b"%d" % usage.reset_seconds),
         )
     )
     return response
 
 
+@lru_cache(maxsize=4096)
+def _expiry_text(expires_at: int) -> str:
+    """A token's `exp` as ISO 8601; the many calls with one token format it once."""
+    return datetime.fromtimestamp(expires_at, UTC).isoformat()
+
+
 def _json(data: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(data, status_code=status, headers=NO_STORE)
+    return JSONResponse(data, status_code=status, headers=_NO_STORE)
+
+
+class _Endpoint:
+    """One Partner API route as a plain ASGI app rather than a Starlette function endpoint, whose
+    wrapper adds a second exception-handling layer (and a send wrapper) to every request. That
+    layer is not needed: expected refusals become responses here, and what escapes (a database
+    outage) reaches the app's ExceptionMiddleware, which holds the same handlers."""
+
+    __slots__ = ("_handler", "_rate_limit", "_required_scope", "_resource_server")
+
+    def __init__(
+        self,
+        resource_server: ResourceServer,
+        rate_limit: WindowCounter,
+        required_scope: str | None,
+        handler: Handler,
+    ) -> None:
+        self._resource_server = resource_server
+        self._rate_limit = rate_limit
+        self._required_scope = required_scope
+        self._handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._respond(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        try:
+            partner = await self._resource_server.authenticate(request)
+        except BearerError as error:
+            count_access_token_refusal(error.error)
+            return bearer_error_response(error)
+        ACCESS_TOKEN_VALID.inc()
+        # Counted before the scope check: every authenticated answer carries the limits.
+        usage = await self._rate_limit.hit(partner.credential.client_id)
+        response: Response
+        if usage.exceeded:
+            response = error_response(429, "rate_limited", "Too many requests; slow down.")
+            response.headers["Retry-After"] = str(usage.reset_seconds)
+            return _with_limits(response, usage)
+        if self._required_scope is not None:
+            try:
+                ResourceServer.require_scope(partner, self._required_scope)
+            except BearerError as error:
+                return _with_limits(bearer_error_response(error), usage)
+        try:
+            response = await self._handler(request, partner)
+        except ApiError as error:
+            response = error_response(error.status, error.code, error.message, error.field)
+        except Exception as error:
+            if is_database_unavailable(error):
+                raise  # answered 503 by partner_api.database_unavailable
+            logger.exception("unexpected fault in the Partner API")
+            response = error_response(
+                500, "server_error", "The server could not handle the request."
+            )
+        return _with_limits(response, usage)
 
 
 class PartnerApi:
@@ -314,7 +381,10 @@ class PartnerApi:
 
     def routes(self) -> list[Route]:
         def route(path: str, scope: str | None, handler: Handler, method: str = "GET") -> Route:
-            return Route(f"/partner/v1{path}", self._endpoint(scope, handler), methods=[method])
+            endpoint = _Endpoint(self._resource_server, self._rate_limit, scope, handler)
+            # Named as the function endpoints were named before (Starlette names a route after
+            # its endpoint); the method list must be given, an ASGI endpoint would take any.
+            return Route(f"/partner/v1{path}", endpoint, methods=[method], name="endpoint")
 
         return [
             route("/me", None, self.me),
@@ -328,42 +398,6 @@ class PartnerApi:
             route("/reservations/{order_id}/complete", "orders:write", self.complete, "POST"),
             route("/reservations/{order_id}/cancel", "orders:write", self.cancel, "POST"),
         ]
-
-    def _endpoint(
-        self, scope: str | None, handler: Handler
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            try:
-                partner = await self._resource_server.authenticate(request)
-            except BearerError as error:
-                count_access_token_refusal(error.error)
-                return bearer_error_response(error)
-            ACCESS_TOKEN_VALID.inc()
-            # Counted before the scope check: every authenticated answer carries the limits.
-            usage = await self._rate_limit.hit(partner.credential.client_id)
-            response: Response
-            if usage.exceeded:
-                response = error_response(429, "rate_limited", "Too many requests; slow down.")
-                response.headers["Retry-After"] = str(usage.reset_seconds)
-                return _with_limits(response, usage)
-            try:
-                self._resource_server.require_scope(partner, scope)
-            except BearerError as error:
-                return _with_limits(bearer_error_response(error), usage)
-            try:
-                response = await handler(request, partner)
-            except ApiError as error:
-                response = error_response(error.status, error.code, error.message, error.field)
-            except Exception as error:
-                if is_database_unavailable(error):
-                    raise  # answered 503 by partner_api.database_unavailable
-                logger.exception("unexpected fault in the Partner API")
-                response = error_response(
-                    500, "server_error", "The server could not handle the request."
-                )
-            return _with_limits(response, usage)
-
-        return endpoint
 
     @staticmethod
     def _scope(partner: Partner) -> TenantScope:
@@ -385,7 +419,7 @@ class PartnerApi:
             "scopes": scopes,
             "token": {
                 "jti": partner.claims.jti,
-                "expires_at": datetime.fromtimestamp(partner.claims.expires_at, UTC).isoformat(),
+                "expires_at": _expiry_text(partner.claims.expires_at),
             },
         }
         return _json(body)

@@ -22,8 +22,30 @@ _WELL_FORMED = re.compile(rb"[A-Za-z0-9._:-]{1,%d}" % MAX_LENGTH)
 current_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
+# Ids are cut from a batch of CSPRNG output (one getrandom call per 256 ids, not one per request).
+_ID_BYTES = 16
+_BATCH_IDS = 256
+_batch = ""
+_next = 0
+
+
 def new_request_id() -> str:
-    return os.urandom(16).hex()
+    """128 random bits as 32 hex digits."""
+    global _batch, _next
+    start = _next
+    if start >= len(_batch):
+        _batch, start = os.urandom(_ID_BYTES * _BATCH_IDS).hex(), 0
+    _next = end = start + 2 * _ID_BYTES
+    return _batch[start:end]
+
+
+def _forget_batch() -> None:
+    """A forked child must not hand out the ids its parent still holds."""
+    global _batch, _next
+    _batch, _next = "", 0
+
+
+os.register_at_fork(after_in_child=_forget_batch)
 
 
 def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
