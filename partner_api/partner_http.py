@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -207,8 +208,11 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if body is None:
         raise ApiError(413, "payload_too_large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        # orjson is strict where `json.loads` is lenient: it refuses NaN/Infinity and lone
+        # surrogates (`"\ud800"`), which would otherwise fail later, as a 500, when the value is
+        # encoded to UTF-8 (for the idempotency fingerprint or the database).
+        parsed = orjson.loads(body)
+    except ValueError:  # orjson.JSONDecodeError, including bytes that are not UTF-8
         raise ApiError(400, "invalid_request", "The body is not valid JSON.") from None
     if not isinstance(parsed, dict):
         raise ApiError(400, "invalid_request", "The body must be a JSON object.")

@@ -352,6 +352,14 @@ async def test_external_reference_of_100_characters_is_accepted(
 
 
 NOT_OBJECTS = [b"{not json", b"", b"\xff\xfe", b"[]", b'[{"event_id": "x"}]', b'"text"', b"null"]
+# JSON that Python's lenient parser accepts but RFC 8259 does not: a lone surrogate (as a key, it
+# once reached the idempotency fingerprint's UTF-8 encoding and answered 500) and NaN.
+NOT_STRICT_JSON = [
+    b'{"\\ud800": 1}',
+    b'{"external_reference": "\\udfff"}',
+    b'{"lines": NaN}',
+    b'{"lines": [], "quantity": Infinity}',
+]
 
 
 async def test_a_body_that_is_not_a_json_object_is_400(client: httpx.AsyncClient) -> None:
@@ -362,6 +370,24 @@ async def test_a_body_that_is_not_a_json_object_is_400(client: httpx.AsyncClient
             RESERVATIONS,
             content=content,
             headers={**partner.headers, "Content-Type": "application/json"},
+        )
+
+        assert_error(response, 400, "invalid_request", label=repr(content))
+    assert await Order.all().count() == 0
+
+
+async def test_json_outside_rfc_8259_is_400_not_500(client: httpx.AsyncClient) -> None:
+    partner, _, _ = await setup(client)
+
+    for content in NOT_STRICT_JSON:
+        response = await client.post(
+            RESERVATIONS,
+            content=content,
+            headers={
+                **partner.headers,
+                "Content-Type": "application/json",
+                "Idempotency-Key": "k1",
+            },
         )
 
         assert_error(response, 400, "invalid_request", label=repr(content))
