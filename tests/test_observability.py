@@ -326,6 +326,29 @@ def test_lg02_scrubber_catches_truncated_secrets_and_url_passwords_keeps_client_
     )
 
 
+def test_lg02_scrubber_masks_auth_schemes_in_any_case_and_leaves_plain_text_alone() -> None:
+    assert scrub("Authorization: BEARER abc.def") == f"Authorization: BEARER {MASK}"
+    assert scrub("basic   dXNlcjpwYXNz, then") == f"basic   {MASK}, then"
+    assert scrub("access token issued") == "access token issued"
+    assert scrub("") == ""
+
+
+def test_json_lines_are_ascii_whatever_they_carry_and_never_refuse_a_value() -> None:
+    record = logging.LogRecord(
+        "partner_api", logging.INFO, "x", 1, "renamed to %s", ("Bühne",), None
+    )
+    record.name_after = "Café → Bühne 🎫"
+    record.huge = 2**80  # beyond the 64-bit integers orjson writes
+
+    text = JsonFormatter().format(record)
+
+    assert text.isascii()
+    line = json.loads(text)
+    assert line["message"] == "renamed to Bühne"
+    assert line["name_after"] == "Café → Bühne 🎫"
+    assert line["huge"] == 2**80
+
+
 def test_text_format_carries_the_request_id_and_is_scrubbed_too() -> None:
     record = logging.LogRecord(
         "partner_api", logging.INFO, "x", 1, "got %s", ("pas_" + "a" * 49,), None

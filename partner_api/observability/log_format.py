@@ -12,6 +12,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from partner_api.observability.scrubbing import scrub, scrub_value
 from partner_api.settings import Settings
 
@@ -39,9 +41,24 @@ def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     }
 
 
+def _lean_records() -> None:
+    """Neither format prints the caller's file, line or function, the thread or the process, so
+    the logging module is told not to collect them for each record (the logging HOWTO's
+    "Optimization" section): about 5 µs of the ~30 µs of the `access token issued` line, which
+    every token request writes (SECURITY.md LG-01)."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+
+
 class JsonFormatter(logging.Formatter):
     """`{"time", "level", "logger", "message", "request_id"?, <extra fields>, "exc_type"?,
     "traceback"?}` on one line; every string value scrubbed of credentials."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        _lean_records()
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
@@ -60,11 +77,24 @@ class JsonFormatter(logging.Formatter):
             payload["traceback"] = scrub(self.formatException(record.exc_info))
         if record.stack_info:
             payload["stack"] = scrub(self.formatStack(record.stack_info))
-        return json.dumps(payload, ensure_ascii=True, default=str)
+        # orjson for the usual line; the standard library for the rare one orjson would write
+        # otherwise: non-ASCII text (a credential's name, say) goes out as \u escapes so a line is
+        # ASCII whatever it carries, and an integer beyond 64 bits is written, not refused.
+        try:
+            line = orjson.dumps(payload, default=str)
+            if line.isascii():
+                return line.decode("ascii")
+        except orjson.JSONEncodeError:
+            pass
+        return json.dumps(payload, ensure_ascii=True, separators=(",", ":"), default=str)
 
 
 class TextFormatter(logging.Formatter):
     """`time level logger [request id] message key=value …`, scrubbed like the JSON lines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        _lean_records()
 
     def format(self, record: logging.LogRecord) -> str:
         request_id = getattr(record, "request_id", None)

@@ -20,7 +20,7 @@ from auth.tokens import CLIENT_SECRET_PREFIX, SESSION_TOKEN_PREFIX
 MASK = "[redacted]"
 
 # `Authorization: Bearer <x>` / `Basic <x>`, however it got into a message.
-_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s,;\"'}\]]+")
+_AUTH_SCHEME = re.compile(r"\b((?i:bearer|basic))(\s+)[^\s,;\"'}\]]+")
 _CREDENTIAL = re.compile(
     # Our secrets and session tokens, also cut short: 8 characters after the prefix suffice.
     rf"\b(?:{CLIENT_SECRET_PREFIX}|{SESSION_TOKEN_PREFIX})[0-9A-Za-z]{{8,}}"
@@ -35,8 +35,17 @@ _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
 _SENSITIVE_KEY = re.compile(r"(?i)(authorization|cookie|password|secret|token|pepper)$")
 
 
+# All three shapes in one pattern: a string that matches none of them (nearly every one: a client
+# id, a jti, a message) is answered after one scan instead of three substitutions.
+_ANY_CREDENTIAL = re.compile(
+    "|".join(f"(?:{pattern.pattern})" for pattern in (_AUTH_SCHEME, _URL_PASSWORD, _CREDENTIAL))
+)
+
+
 def scrub(text: str) -> str:
     """`text` with every credential-shaped part replaced by MASK."""
+    if _ANY_CREDENTIAL.search(text) is None:
+        return text
     text = _AUTH_SCHEME.sub(rf"\1\2{MASK}", text)
     text = _URL_PASSWORD.sub(rf"\1{MASK}@", text)
     return _CREDENTIAL.sub(MASK, text)
