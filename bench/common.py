@@ -7,6 +7,7 @@ worker, uvloop, httptools, access log off), driven by the same wrk load, in the 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import secrets
@@ -123,10 +124,16 @@ def server_env(database_url: str, directory: Path, algorithm: str) -> dict[str, 
 
 @contextmanager
 def serve(
-    command: list[str], port: int, env: dict[str, str], cwd: Path
+    command: list[str], port: int, env: dict[str, str], cwd: Path, log: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a server process and wait until it answers HTTP on `port`; yields the process."""
-    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=cwd)
+    """Start a server process and wait until it answers HTTP on `port`; yields the process. With
+    `log`, the process's stderr goes to that file."""
+    stderr = None if log is None else log.open("ab")
+    try:
+        process = subprocess.Popen(command, env={**os.environ, **env}, cwd=cwd, stderr=stderr)
+    finally:
+        if stderr is not None:
+            stderr.close()  # the child has its own descriptor
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -160,6 +167,27 @@ def uvicorn(
     """One uvicorn worker serving `app`; yields the process (with one worker, uvicorn serves in
     the process it starts in, so its pid is the worker's)."""
     with serve(uvicorn_command(sys.executable, app, port, app_dir), port, env, ROOT) as process:
+        yield process
+
+
+@contextmanager
+def uvicorn_ours(
+    port: int, env: dict[str, str], directory: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Our app in one uvicorn worker, logging as `partner-api serve` does in production: JSON
+    lines at INFO (so each token request writes its `access token issued` line, SECURITY.md
+    LG-01) to a file in `directory` (server.log), as a process manager would collect them."""
+    from partner_api.observability.log_format import logging_config
+    from partner_api.settings import Settings
+
+    config = directory / "logging.json"
+    config.write_text(json.dumps(logging_config(Settings(log_format="json", log_level="INFO"))))
+    command = [
+        *uvicorn_command(sys.executable, "partner_api.asgi:app", port, ROOT),
+        "--log-config",
+        str(config),
+    ]
+    with serve(command, port, env, ROOT, log=directory / "server.log") as process:
         yield process
 
 

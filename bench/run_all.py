@@ -53,6 +53,7 @@ from bench.common import (
     seed,
     server_env,
     uvicorn,
+    uvicorn_ours,
 )
 
 ALGORITHM = "ES256"
@@ -114,7 +115,7 @@ def measure_token(plan: Plan, count: int, directory: Path) -> Measured:
             "PARTNER_API_TOKEN_QUOTA_PER_MINUTE": "100000000",
         }
         ours_port, bare_port = free_port(), free_port()
-        with uvicorn("partner_api.asgi:app", ours_port, env, ROOT) as ours_process:
+        with uvicorn_ours(ours_port, env, work) as ours_process:
             size = token_bench.token_response_size(ours_port, *pool[0])
             bare_env = {"BARE_RESPONSE_BYTES": str(size)}
             with uvicorn("bare_app:app", bare_port, bare_env, ROOT / "bench"):
@@ -141,7 +142,7 @@ def measure_me(plan: Plan, directory: Path) -> Measured:
             "PARTNER_API_ACCESS_TOKEN_TTL_SECONDS": "3600",
         }
         ours_port, bare_port = free_port(), free_port()
-        with uvicorn("partner_api.asgi:app", ours_port, env, ROOT) as ours_process:
+        with uvicorn_ours(ours_port, env, work) as ours_process:
             tokens = me_bench.access_tokens(ours_port, pool)
             size = me_bench.me_response_size(ours_port, tokens)
             script = me_bench.wrk_script(tokens, directory)
@@ -167,7 +168,7 @@ def measure_list(plan: Plan, count: int, directory: Path, *, with_bare: bool) ->
         token = asyncio.run(graphql_list.seed_organisation(url, count))
         env = {**server_env(url, work, ALGORITHM)}
         ours_port = free_port()
-        with uvicorn("partner_api.asgi:app", ours_port, env, ROOT) as ours_process:
+        with uvicorn_ours(ours_port, env, work) as ours_process:
             edges = min(count, graphql_list.PAGE_SIZE)
             ours_size = graphql_list.check_answer(ours_port, body, token, expected_edges=edges)
             ours_script = graphql_list.wrk_script(body, token, directory, f"list-{count}")

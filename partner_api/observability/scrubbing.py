@@ -11,6 +11,7 @@ and token ids (`jti`) stay: they identify, they do not authenticate.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -51,10 +52,16 @@ def scrub(text: str) -> str:
     return _CREDENTIAL.sub(MASK, text)
 
 
+@functools.lru_cache(maxsize=512)
+def _is_sensitive(key: str) -> bool:
+    """Whether a field's name says it holds a credential (field names repeat: cached)."""
+    return _SENSITIVE_KEY.search(key) is not None
+
+
 def scrub_value(value: Any, key: str = "") -> Any:
     """A JSON-ready copy of a log field: credential-named keys masked, strings scrubbed,
     containers walked, anything else rendered as a (scrubbed) string."""
-    if key and _SENSITIVE_KEY.search(key) and value is not None:
+    if key and value is not None and _is_sensitive(key):
         return MASK
     if isinstance(value, str):
         return scrub(value)
