@@ -46,6 +46,7 @@ from partner_api.app import create_app
 from partner_api.cli import run
 from partner_api.clock import utcnow
 from partner_api.database import tortoise_config
+from partner_api.observability import scrubbing
 from partner_api.observability.instruments import HistogramFamily
 from partner_api.observability.log_format import JsonFormatter, TextFormatter, logging_config
 from partner_api.observability.metrics_endpoint import MetricsListener
@@ -331,6 +332,39 @@ def test_lg02_scrubber_masks_auth_schemes_in_any_case_and_leaves_plain_text_alon
     assert scrub("basic   dXNlcjpwYXNz, then") == f"basic   {MASK}, then"
     assert scrub("access token issued") == "access token issued"
     assert scrub("") == ""
+
+
+def test_lg02_remembered_clean_strings_never_let_a_credential_through() -> None:
+    """The scrubber remembers strings found clean (log lines repeat them); a credential is never
+    remembered, and forgetting everything when the memory is full changes no verdict."""
+    secret = "pcs_" + "a1B2" * 15 + "Z"
+    for round_ in range(2):
+        for index in range(scrubbing.KNOWN_CLEAN_MAX + 10):
+            assert scrub(f"client pcl_{index:020d}") == f"client pcl_{index:020d}"
+        assert scrub(f"got {secret}") == f"got {MASK}"
+        assert f"got {secret}" not in scrubbing._KNOWN_CLEAN, round_
+        assert scrub(f"got {secret}") == f"got {MASK}"
+
+
+def test_extra_fields_of_a_record_rebuilt_from_a_dict_are_kept_in_order() -> None:
+    """`logging.makeLogRecord` (queue and socket handlers) adds the fields after the standard
+    ones, as `extra=` does: they are all written, in their order."""
+    record = logging.makeLogRecord(
+        {
+            "name": "partner_api",
+            "msg": "m",
+            "levelno": logging.INFO,
+            "levelname": "INFO",
+            "zeta": 1,
+            "alpha": "a",
+            "client_secret": "x",
+        }
+    )
+
+    line = json.loads(JsonFormatter().format(record))
+
+    assert list(line)[-3:] == ["zeta", "alpha", "client_secret"]
+    assert (line["zeta"], line["alpha"], line["client_secret"]) == (1, "a", MASK)
 
 
 def test_json_lines_are_ascii_whatever_they_carry_and_never_refuse_a_value() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -18,7 +19,9 @@ from partner_api.observability.scrubbing import scrub, scrub_value
 from partner_api.settings import Settings
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
-_STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+_RECORD_INIT = logging.LogRecord("", 0, "", 0, "", (), None).__dict__
+_RECORD_INIT_ATTRIBUTES = len(_RECORD_INIT)
+_STANDARD_ATTRIBUTES = frozenset(_RECORD_INIT) | {
     "message",
     "asctime",
     "request_id",
@@ -44,14 +47,13 @@ def _timestamp(record: logging.LogRecord) -> str:
 
 def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     fields = record.__dict__
-    extra = fields.keys() - _STANDARD_ATTRIBUTES
-    if not extra:
-        return {}
-    # In the order they were given, so a kind of line always reads the same way.
+    # `LogRecord.__init__` sets the standard attributes first, always the same ones in the same
+    # order; `extra=` and filters add theirs after. So only the tail is looked at, in order (a
+    # kind of line always reads the same way).
     return {
         key: scrub_value(value, key)
-        for key, value in fields.items()
-        if key in extra and not key.startswith("_")
+        for key, value in islice(fields.items(), _RECORD_INIT_ATTRIBUTES, None)
+        if key not in _STANDARD_ATTRIBUTES and not key.startswith("_")
     }
 
 

@@ -43,9 +43,21 @@ _ANY_CREDENTIAL = re.compile(
 )
 
 
+# Strings already found to hold nothing credential-shaped: log lines repeat their messages and
+# identifiers (client ids, route templates), and the token endpoint writes a line per request.
+# Only clean strings are kept, so the set never holds a credential; it is emptied when full.
+_KNOWN_CLEAN: set[str] = set()
+KNOWN_CLEAN_MAX = 4096
+
+
 def scrub(text: str) -> str:
     """`text` with every credential-shaped part replaced by MASK."""
+    if text in _KNOWN_CLEAN:
+        return text
     if _ANY_CREDENTIAL.search(text) is None:
+        if len(_KNOWN_CLEAN) >= KNOWN_CLEAN_MAX:
+            _KNOWN_CLEAN.clear()
+        _KNOWN_CLEAN.add(text)
         return text
     text = _AUTH_SCHEME.sub(rf"\1\2{MASK}", text)
     text = _URL_PASSWORD.sub(rf"\1{MASK}@", text)
