@@ -12,6 +12,7 @@ from uuid import UUID
 from tortoise.queryset import QuerySet
 
 from models.audit import AuditEvent
+from models.compiled_select import CompiledSelect
 from models.credential import Credential
 from models.ticketing import Event, Order, Product
 
@@ -23,12 +24,28 @@ def parse_id(value: str) -> UUID | None:
         return None
 
 
+# The admin page's first page of credentials, newest first: the one read every page load makes.
+_NEWEST_CREDENTIALS = CompiledSelect(
+    Credential,
+    lambda organisation_id, limit: (
+        Credential.filter(organisation_id=organisation_id)
+        .order_by("-created_at", "-id")
+        .limit(limit)
+    ),
+)
+
+
 class TenantScope:
     def __init__(self, organisation_id: UUID) -> None:
         self.organisation_id = organisation_id
 
     def credentials(self) -> QuerySet[Credential]:
         return Credential.filter(organisation_id=self.organisation_id)
+
+    async def newest_credentials(self, limit: int) -> list[Credential]:
+        """`credentials()` newest first (ties by id), at most `limit`: the same rows as that
+        query ordered and limited, with SQL built once (models/compiled_select.py)."""
+        return await _NEWEST_CREDENTIALS.fetch(self.organisation_id, limit)
 
     def audit_events(self) -> QuerySet[AuditEvent]:
         return AuditEvent.filter(organisation_id=self.organisation_id)

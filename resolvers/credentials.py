@@ -37,7 +37,8 @@ async def credentials(
     after: str | None = None,
     status: CredentialStatus | None = None,
 ) -> Connection[Credential]:
-    query = info.context.tenant.credentials()
+    tenant = info.context.tenant
+    query = tenant.credentials()
     if status is not None:
         query = query.filter(_status_filter(status))
     return await paginate(
@@ -47,6 +48,8 @@ async def credentials(
         after=after,
         maximum=info.context.services.settings.page_size_max,
         to_nodes=partial(credential_nodes, info.context),
+        # The page the admin page opens with: its SQL is built once.
+        first_page=tenant.newest_credentials if status is None else None,
     )
 
 

@@ -16,6 +16,7 @@ from models.admin import AdminSession
 from models.compiled_select import CompiledSelect
 from models.credential import Credential
 from models.enums import AccessLevel
+from models.tenancy import TenantScope
 from partner_api.clock import utcnow
 from tests.helpers import make_admin, make_credential
 
@@ -109,3 +110,24 @@ async def test_a_query_whose_parameters_do_not_line_up_is_never_compiled(
     # Built on every call (one extra build for the first, compiling, attempt): never compiled.
     assert len(limit_calls) == 4
     assert len(level_calls) == 4
+
+
+async def test_newest_credentials_are_the_tenant_query_newest_first(db: TortoiseContext) -> None:
+    """The first page's compiled read gives exactly the tenant's query ordered and limited: only
+    this organisation's rows (CR-07), ties on `created_at` broken by id, as later pages expect."""
+    _, mine, _ = await make_admin()
+    _, theirs, _ = await make_admin(organisation="Other Co", email="other@other.example")
+    for index in range(5):
+        await make_credential(organisation=mine, name=f"Mine {index}")
+        await make_credential(organisation=theirs, name=f"Theirs {index}")
+    same_moment = utcnow()
+    await Credential.filter(organisation_id=mine.id, name__in=["Mine 1", "Mine 2"]).update(
+        created_at=same_moment
+    )
+    scope = TenantScope(mine.id)
+
+    for limit in (1, 3, 6, 1):
+        got = await scope.newest_credentials(limit)
+        expected = await scope.credentials().order_by("-created_at", "-id").limit(limit)
+        assert [row.id for row in got] == [row.id for row in expected]
+        assert all(row.organisation_id == mine.id for row in got)  # type: ignore[attr-defined]
