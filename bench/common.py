@@ -176,12 +176,14 @@ def uvicorn_ours(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Our app in one uvicorn worker, logging as `partner-api serve` does in production: JSON
     lines at INFO (so each token request writes its `access token issued` line, SECURITY.md
-    LG-01) to a file in `directory` (server.log), as a process manager would collect them."""
+    LG-01) to a file in `directory` (server.log), as a process manager would collect them.
+    `BENCH_LOG_LEVEL=WARNING` measures without those lines, to see what they cost."""
     from partner_api.observability.log_format import logging_config
     from partner_api.settings import Settings
 
+    level = os.environ.get("BENCH_LOG_LEVEL", "INFO").upper()
     config = directory / "logging.json"
-    config.write_text(json.dumps(logging_config(Settings(log_format="json", log_level="INFO"))))
+    config.write_text(json.dumps(logging_config(Settings(log_format="json", log_level=level))))
     command = [
         *uvicorn_command(sys.executable, "partner_api.asgi:app", port, ROOT),
         "--log-config",

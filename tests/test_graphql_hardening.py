@@ -418,6 +418,25 @@ async def test_gq09_post_accepts_json_only(
     await assert_nothing_executed()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"query": "{ viewer { role } }", "variables": {"\\ud800": 1}}',
+        b'{"query": "{ viewer { role } }\\udfff"}',
+        b'{"query": "{ viewer { role } }", "variables": {"n": NaN}}',
+        b"{not json",
+    ],
+)
+async def test_a_body_that_is_not_rfc_8259_json_is_400_not_500(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await client.post(
+        "/graphql", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400, response.text
+
+
 async def test_gq09_body_over_64_kib_is_refused(client: httpx.AsyncClient) -> None:
     await make_admin()
     body = login_body()
