@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import shutil
 import sys
@@ -385,6 +386,8 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
         "machine": machine(),
         "settings": {
             "server": "uvicorn, 1 worker, uvloop, httptools, no access log",
+            "our_logging": f"JSON lines at {os.environ.get('BENCH_LOG_LEVEL', 'INFO').upper()} "
+            "to a file (production configuration)",
             "load": (
                 f"wrk -t1 -c{CONNECTIONS} -d{plan.seconds}s, best of {plan.rounds}, 2 s warm-up"
             ),
