@@ -363,23 +363,11 @@ NOT_STRICT_JSON = [
 
 
 async def test_a_body_that_is_not_a_json_object_is_400(client: httpx.AsyncClient) -> None:
+    """Not JSON, not an object, or JSON that only a lenient parser accepts: 400, never 500 (the
+    Idempotency-Key makes a lone surrogate reach the fingerprint, where it used to fail)."""
     partner, _, _ = await setup(client)
 
-    for content in NOT_OBJECTS:
-        response = await client.post(
-            RESERVATIONS,
-            content=content,
-            headers={**partner.headers, "Content-Type": "application/json"},
-        )
-
-        assert_error(response, 400, "invalid_request", label=repr(content))
-    assert await Order.all().count() == 0
-
-
-async def test_json_outside_rfc_8259_is_400_not_500(client: httpx.AsyncClient) -> None:
-    partner, _, _ = await setup(client)
-
-    for content in NOT_STRICT_JSON:
+    for content in NOT_OBJECTS + NOT_STRICT_JSON:
         response = await client.post(
             RESERVATIONS,
             content=content,
