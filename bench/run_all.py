@@ -105,6 +105,23 @@ def _phase_seconds(plan: Plan, *, both: bool) -> float:
     return apps * (2 + plan.rounds * plan.seconds)
 
 
+def _against_bare_app(
+    plan: Plan, ours_port: int, script: Path, *, response_bytes: int
+) -> tuple[Result, Result]:
+    """Start bench/bare_app.py answering bodies of our length, and compare (bare, ours)."""
+    bare_port = free_port()
+    bare_env = {"BARE_RESPONSE_BYTES": str(response_bytes)}
+    with uvicorn("bare_app:app", bare_port, bare_env, ROOT / "bench"):
+        return compare(
+            bare_port,
+            ours_port,
+            script,
+            seconds=plan.seconds,
+            rounds=plan.rounds,
+            connections=CONNECTIONS,
+        )
+
+
 def measure_token(plan: Plan, count: int, directory: Path) -> Measured:
     work = directory / f"token-{count}"
     work.mkdir(exist_ok=True)
@@ -115,19 +132,10 @@ def measure_token(plan: Plan, count: int, directory: Path) -> Measured:
             **server_env(url, work, ALGORITHM),
             "PARTNER_API_TOKEN_QUOTA_PER_MINUTE": "100000000",
         }
-        ours_port, bare_port = free_port(), free_port()
+        ours_port = free_port()
         with uvicorn_ours(ours_port, env, work) as ours_process:
             size = token_bench.token_response_size(ours_port, *pool[0])
-            bare_env = {"BARE_RESPONSE_BYTES": str(size)}
-            with uvicorn("bare_app:app", bare_port, bare_env, ROOT / "bench"):
-                bare, ours = compare(
-                    bare_port,
-                    ours_port,
-                    script,
-                    seconds=plan.seconds,
-                    rounds=plan.rounds,
-                    connections=CONNECTIONS,
-                )
+            bare, ours = _against_bare_app(plan, ours_port, script, response_bytes=size)
             rss = peak_rss_mib(ours_process.pid)
     return Measured(ours=ours, bare=bare, rss_mib=rss, load=load_average())
 
@@ -142,21 +150,12 @@ def measure_me(plan: Plan, directory: Path) -> Measured:
             "PARTNER_API_RATE_LIMIT_PER_MINUTE": "1000000000",
             "PARTNER_API_ACCESS_TOKEN_TTL_SECONDS": "3600",
         }
-        ours_port, bare_port = free_port(), free_port()
+        ours_port = free_port()
         with uvicorn_ours(ours_port, env, work) as ours_process:
             tokens = me_bench.access_tokens(ours_port, pool)
             size = me_bench.me_response_size(ours_port, tokens)
             script = me_bench.wrk_script(tokens, directory)
-            bare_env = {"BARE_RESPONSE_BYTES": str(size)}
-            with uvicorn("bare_app:app", bare_port, bare_env, ROOT / "bench"):
-                bare, ours = compare(
-                    bare_port,
-                    ours_port,
-                    script,
-                    seconds=plan.seconds,
-                    rounds=plan.rounds,
-                    connections=CONNECTIONS,
-                )
+            bare, ours = _against_bare_app(plan, ours_port, script, response_bytes=size)
             rss = peak_rss_mib(ours_process.pid)
     return Measured(ours=ours, bare=bare, rss_mib=rss, load=load_average())
 
