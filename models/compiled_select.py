@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -56,16 +57,36 @@ def _same(tortoise_parameters: list[Value], bound: list[Value]) -> bool:
     )
 
 
+# The types bound as they are (UUIDs as text): for these Tortoise's conversion to a query
+# parameter does not depend on the value, so what is proven for one value holds for all of the
+# shape. An aware datetime is passed through; a naive one Tortoise makes aware, so it never
+# compiles (`_shape` keeps the two apart).
+_BOUND_AS_IS = (str, int, UUID, datetime)
+
+
 def _shape(values: Sequence[Value]) -> Shape:
-    return tuple(
-        (type(value), len(value))
-        if isinstance(value, list | tuple | set | frozenset)
-        else type(value)
-        for value in values
+    return tuple(_element_shape(value) for value in values)
+
+
+def _element_shape(value: Value) -> object:
+    if isinstance(value, list | tuple | set | frozenset):
+        return (type(value), len(value))
+    if isinstance(value, datetime):
+        return (datetime, value.tzinfo is None)
+    return type(value)
+
+
+def _bindable(values: list[Value]) -> bool:
+    return all(type(value) in _BOUND_AS_IS for value in values) and not any(
+        isinstance(value, datetime) and value.tzinfo is None for value in values
     )
 
 
 class CompiledSelect(Generic[ModelT]):
+    """`build(*values)` must give the same SQL for all values of one shape: no choosing between
+    filters by a value. Values are str, int, UUID, aware datetimes, or lists of them; a shape with
+    anything else (None, an enum, a naive datetime) runs through Tortoise every time."""
+
     def __init__(self, model: type[ModelT], build: Callable[..., QuerySet[ModelT]]) -> None:
         """`build(*values)` returns the Tortoise query for those values."""
         self._model = model
@@ -91,8 +112,10 @@ class CompiledSelect(Generic[ModelT]):
         query = self._build(*values)
         sql = query.sql()  # builds the query, leaving Tortoise's own parts on `query`
         _, parameters = query.query.get_parameterized_sql()
+        bound = _flatten(values)
         if (
-            not _same(list(parameters), _flatten(values))
+            not _bindable(bound)
+            or not _same(list(parameters), bound)
             or query._prefetch_map
             or query._annotations
         ):

@@ -4,10 +4,11 @@ compilation when the bound values would not line up with Tortoise's own paramete
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 from uuid import uuid4
 
+import pytest
 from tortoise.context import TortoiseContext
 from tortoise.queryset import QuerySet
 
@@ -110,6 +111,40 @@ async def test_a_query_whose_parameters_do_not_line_up_is_never_compiled(
     # Built on every call (one extra build for the first, compiling, attempt): never compiled.
     assert len(limit_calls) == 4
     assert len(level_calls) == 4
+
+
+async def test_naive_datetimes_and_none_are_never_compiled_aware_ones_are(
+    db: TortoiseContext,
+) -> None:
+    """Tortoise passes an aware datetime through but makes a naive one aware, and turns None into
+    IS NULL: only the first can be bound as it is, for every value of its shape."""
+    _, organisation, _ = await make_admin()
+    await make_credential(organisation=organisation, name="Only")
+
+    def created_before(moment: Any) -> QuerySet[Credential]:
+        return Credential.filter(created_at__lt=moment)
+
+    build, calls = counting(created_before)
+    compiled = CompiledSelect(Credential, build)
+    later_utc = utcnow() + timedelta(minutes=1)
+    later_elsewhere = later_utc.astimezone(timezone(timedelta(hours=-5)))
+    for moment in (later_utc, later_elsewhere, later_utc - timedelta(hours=1)):
+        expected = [row.id for row in await created_before(moment)]
+        assert [row.id for row in await compiled.fetch(moment)] == expected
+    assert len(calls) == 1  # one shape (aware), compiled once
+
+    naive_calls_before = len(calls)
+    naive = later_utc.replace(tzinfo=None)
+    for _ in range(2):
+        with pytest.warns(RuntimeWarning, match="naive datetime"):
+            assert len(await compiled.fetch(naive)) == 1
+    assert len(calls) - naive_calls_before == 3  # never compiled: built on every call
+
+    by_reason, reason_calls = counting(lambda reason: Credential.filter(revocation_reason=reason))
+    by_revocation = CompiledSelect(Credential, by_reason)
+    for _ in range(2):
+        assert len(await by_revocation.fetch(None)) == 1
+    assert len(reason_calls) == 3
 
 
 async def test_newest_credentials_are_the_tenant_query_newest_first(db: TortoiseContext) -> None:
