@@ -122,5 +122,20 @@ async def create_via_graphql(
     return result
 
 
+async def regenerate_via_graphql(
+    client: httpx.AsyncClient, token: str, credential_id: str, grace: int | None = None
+) -> dict[str, Any]:
+    """Regenerate a credential's secret through GraphQL; returns the mutation's result."""
+    variables: dict[str, Any] = {"id": credential_id}
+    if grace is not None:
+        variables["gracePeriodMinutes"] = grace
+    body = await gql(
+        client, operation("RegenerateCredentialSecret"), {"input": variables}, token=token
+    )
+    assert "errors" not in body, body
+    result: dict[str, Any] = body["data"]["regenerateCredentialSecret"]
+    return result
+
+
 async def credential_row(credential_id: str) -> Credential:
     return await Credential.get(id=credential_id)

@@ -38,7 +38,7 @@ from models.credential import Credential, CredentialSecret
 from models.enums import AuditAction
 from models.ticketing import Order, Product
 from partner_api.clock import utcnow
-from tests.helpers import admin_token, create_via_graphql, gql, operation
+from tests.helpers import admin_token, create_via_graphql, gql, operation, regenerate_via_graphql
 from tests.test_partner_events import caller, make_event, make_product, organisation
 from tests.test_partner_reservations import RESERVATIONS, body_for, post, sold
 
@@ -66,20 +66,6 @@ GRANT = {"grant_type": "client_credentials"}
 
 
 # -- the mutations -----------------------------------------------------------------------------
-
-
-async def regenerate(
-    client: httpx.AsyncClient, token: str, credential_id: str, grace: int | None
-) -> dict[str, Any]:
-    variables: dict[str, Any] = {"id": credential_id}
-    if grace is not None:
-        variables["gracePeriodMinutes"] = grace
-    body = await gql(
-        client, operation("RegenerateCredentialSecret"), {"input": variables}, token=token
-    )
-    assert "errors" not in body, body
-    result: dict[str, Any] = body["data"]["regenerateCredentialSecret"]
-    return result
 
 
 async def update(
@@ -122,7 +108,8 @@ def mixed_calls(
             calls.append(("update", update(client, token, credential_id, number)))
         else:
             grace = chooser.choice(GRACE_CHOICES)
-            calls.append(("regenerate", regenerate(client, token, credential_id, grace)))
+            regenerated = regenerate_via_graphql(client, token, credential_id, grace)
+            calls.append(("regenerate", regenerated))
     for index in range(revokes):
         position = CALLS * 2 // 3 + index * (CALLS // 3) // max(revokes, 1)
         calls.insert(position, ("revoke", revoke(client, token, credential_id)))
@@ -278,8 +265,8 @@ async def test_cr06_fifty_concurrent_mutations_keep_two_live_secrets_and_revoked
     stored = await Credential.get(id=credential_id)
     assert stored.revoked_at is not None
     later = await asyncio.gather(
-        regenerate(client, token, credential_id, 0),
-        regenerate(client, token, credential_id, None),
+        regenerate_via_graphql(client, token, credential_id, 0),
+        regenerate_via_graphql(client, token, credential_id, None),
         update(client, token, credential_id, 1000),
         revoke(client, token, credential_id),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +17,14 @@ from models.credential import Credential, CredentialSecret
 from partner_api.clock import utcnow
 from partner_api.services import Services
 from partner_api.settings import Settings
-from tests.helpers import TEST_PEPPER, admin_token, create_via_graphql, gql, operation
+from tests.helpers import (
+    TEST_PEPPER,
+    admin_token,
+    create_via_graphql,
+    gql,
+    operation,
+    regenerate_via_graphql,
+)
 
 # Distinct from the built-in defaults, so the tests prove the configured values are used.
 GRACE_DEFAULT_MINUTES = 90
@@ -37,20 +43,6 @@ def settings() -> Settings:
 def hasher_of(app: Starlette) -> KeyedHasher:
     services: Services = app.state.services
     return services.hasher
-
-
-async def regenerate(
-    client: httpx.AsyncClient, token: str, credential_id: str, grace: int | None = None
-) -> dict[str, Any]:
-    variables: dict[str, Any] = {"id": credential_id}
-    if grace is not None:
-        variables["gracePeriodMinutes"] = grace
-    body = await gql(
-        client, operation("RegenerateCredentialSecret"), {"input": variables}, token=token
-    )
-    assert "errors" not in body, body
-    result: dict[str, Any] = body["data"]["regenerateCredentialSecret"]
-    return result
 
 
 async def create(client: httpx.AsyncClient, token: str) -> tuple[str, str, str]:
@@ -75,7 +67,7 @@ async def test_regenerate_returns_a_new_secret_once(client: httpx.AsyncClient) -
     token = await admin_token(client)
     credential_id, _, old_secret = await create(client, token)
 
-    result = await regenerate(client, token, credential_id, grace=30)
+    result = await regenerate_via_graphql(client, token, credential_id, grace=30)
 
     assert result["__typename"] == "CredentialSecretRegenerated", result
     new_secret = result["clientSecret"]
@@ -94,7 +86,7 @@ async def test_omitted_grace_period_uses_the_configured_default(
     credential_id, _, _ = await create(client, token)
 
     before = utcnow()
-    result = await regenerate(client, token, credential_id)
+    result = await regenerate_via_graphql(client, token, credential_id)
     after = utcnow()
 
     assert result["__typename"] == "CredentialSecretRegenerated", result
@@ -113,7 +105,7 @@ async def test_explicit_grace_period_sets_the_previous_secret_expiry(
     credential_id, _, _ = await create(client, token)
 
     before = utcnow()
-    result = await regenerate(client, token, credential_id, grace=15)
+    result = await regenerate_via_graphql(client, token, credential_id, grace=15)
     after = utcnow()
 
     previous_ends = parse(result["credential"]["secrets"][1]["expiresAt"])
@@ -126,7 +118,7 @@ async def test_grace_zero_ends_the_old_secret_at_once(
     token = await admin_token(client)
     credential_id, client_id, old_secret = await create(client, token)
 
-    result = await regenerate(client, token, credential_id, grace=0)
+    result = await regenerate_via_graphql(client, token, credential_id, grace=0)
 
     assert result["__typename"] == "CredentialSecretRegenerated", result
     secrets = result["credential"]["secrets"]
@@ -144,7 +136,7 @@ async def test_grace_period_out_of_range_is_a_validation_error(
     token = await admin_token(client)
     credential_id, _, _ = await create(client, token)
 
-    result = await regenerate(client, token, credential_id, grace=grace)
+    result = await regenerate_via_graphql(client, token, credential_id, grace=grace)
 
     assert result["__typename"] == "ValidationError", result
     assert result["field"] == "gracePeriodMinutes"
@@ -155,7 +147,7 @@ async def test_grace_period_at_the_maximum_is_accepted(client: httpx.AsyncClient
     token = await admin_token(client)
     credential_id, _, _ = await create(client, token)
 
-    result = await regenerate(client, token, credential_id, grace=GRACE_MAX_MINUTES)
+    result = await regenerate_via_graphql(client, token, credential_id, grace=GRACE_MAX_MINUTES)
 
     assert result["__typename"] == "CredentialSecretRegenerated", result
 
@@ -166,8 +158,8 @@ async def test_cr06_second_regenerate_in_grace_period_ends_the_oldest_secret(
     """CR-06: never more than two live secrets."""
     token = await admin_token(client)
     credential_id, client_id, first_secret = await create(client, token)
-    second = await regenerate(client, token, credential_id, grace=60)
-    third = await regenerate(client, token, credential_id, grace=60)
+    second = await regenerate_via_graphql(client, token, credential_id, grace=60)
+    third = await regenerate_via_graphql(client, token, credential_id, grace=60)
 
     assert third["__typename"] == "CredentialSecretRegenerated", third
     second_secret, third_secret = second["clientSecret"], third["clientSecret"]
@@ -186,7 +178,7 @@ async def test_cr06_previous_secret_verifies_until_its_expiry_and_not_after(
 ) -> None:
     token = await admin_token(client)
     credential_id, client_id, old_secret = await create(client, token)
-    result = await regenerate(client, token, credential_id, grace=60)
+    result = await regenerate_via_graphql(client, token, credential_id, grace=60)
     new_secret = result["clientSecret"]
     ends = parse(result["credential"]["secrets"][1]["expiresAt"])
     old_row = await CredentialSecret.get(credential_id=credential_id, hint=old_secret[-4:])
@@ -211,7 +203,7 @@ async def test_regenerating_a_revoked_credential_is_not_active(client: httpx.Asy
     )
     assert revoked["data"]["revokeCredential"]["__typename"] == "CredentialRevoked"
 
-    result = await regenerate(client, token, credential_id, grace=60)
+    result = await regenerate_via_graphql(client, token, credential_id, grace=60)
 
     assert result["__typename"] == "CredentialNotActive", result
     assert result["status"] == "REVOKED"
@@ -223,7 +215,7 @@ async def test_regenerating_an_expired_credential_is_not_active(client: httpx.As
     credential_id, _, _ = await create(client, token)
     await Credential.filter(id=credential_id).update(expires_at=utcnow() - timedelta(minutes=1))
 
-    result = await regenerate(client, token, credential_id, grace=60)
+    result = await regenerate_via_graphql(client, token, credential_id, grace=60)
 
     assert result["__typename"] == "CredentialNotActive", result
     assert result["status"] == "EXPIRED"
@@ -234,7 +226,7 @@ async def test_regenerating_an_unknown_credential_is_not_found(client: httpx.Asy
     token = await admin_token(client)
 
     for credential_id in (str(uuid.uuid4()), "not-a-uuid"):
-        result = await regenerate(client, token, credential_id)
+        result = await regenerate_via_graphql(client, token, credential_id)
         assert result["__typename"] == "NotFound", result
         assert result["message"]
     assert await CredentialSecret.all().count() == 0
@@ -254,8 +246,8 @@ async def test_cr06_concurrent_regenerations_leave_at_most_two_live_secrets(
     credential_id, client_id, original = await create(client, token)
 
     results = await asyncio.gather(
-        regenerate(client, token, credential_id, grace=60),
-        regenerate(client, token, credential_id, grace=60),
+        regenerate_via_graphql(client, token, credential_id, grace=60),
+        regenerate_via_graphql(client, token, credential_id, grace=60),
     )
 
     assert [result["__typename"] for result in results] == ["CredentialSecretRegenerated"] * 2
