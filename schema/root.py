@@ -6,23 +6,15 @@ from collections.abc import Callable
 
 import strawberry
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache, SchemaExtension
 from strawberry.permission import BasePermission
 
 from partner_api.database_unavailable import DatabaseUnavailableErrors
 from resolvers import credential_mutations, policy, session
 from resolvers import credentials as queries
+from schema.bounded_validation import BoundedValidation, DocumentBudget, bounded_validator
 from schema.errors import should_mask
-from schema.pagination import Connection
+from schema.pagination import DEFAULT_PAGE_SIZE, Connection
 from schema.permissions import IsAuthenticated
 from schema.results import (
     CreateCredentialResult,
@@ -36,6 +28,10 @@ from schema.results import (
 from schema.types import AuditEvent, Credential, PartnerApiInfo, Viewer
 
 authenticated: list[type[BasePermission]] = [IsAuthenticated]
+# Room for every operation of the admin page at the largest page (the credentials page of 100
+# is ~8,800) and for the introspection query GraphiQL sends (~52,000); docs/security.md,
+# "GraphQL budgets".
+DEFAULT_MAX_COST = 60_000
 
 
 @strawberry.type
@@ -100,26 +96,31 @@ def build_schema(
     max_depth: int = 10,
     max_aliases: int = 15,
     max_tokens: int = 2000,
+    max_cost: int = DEFAULT_MAX_COST,
+    page_size_max: int = 100,
     introspection: bool = True,
 ) -> strawberry.Schema:
-    # The depth, alias and introspection rules are built once per schema rather than once per
-    # request, so that the validation cache below sees the same rules and can recognise a
-    # document it has already validated.
-    rules: list[type[ASTValidationRule]] = [
-        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
-    ]
-    if not introspection:
-        rules.append(NoSchemaIntrospectionCustomRule)
+    # One validator (and so one verdict cache) per schema: a cached verdict always reflects
+    # this schema's own limits.
+    validate = bounded_validator(
+        DocumentBudget(
+            max_depth=max_depth,
+            max_aliases=max_aliases,
+            max_cost=max_cost,
+            page_size_max=page_size_max,
+            default_page_size=DEFAULT_PAGE_SIZE,
+        ),
+        cache_size=DOCUMENT_CACHE_SIZE,
+    )
+    extra_rules: tuple[type[ASTValidationRule], ...] = (
+        () if introspection else (NoSchemaIntrospectionCustomRule,)
+    )
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: AddValidationRules(rules),
+        # The token limit bounds parsing; the parser cache skips it for a text seen before
+        # (keyed by the text and the token limit). A text that fails to parse is not cached.
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
-        # Parsing and validating the list query is about half a plain schema's time for it;
-        # these caches skip both for a query text seen before (keyed by the text and the token
-        # limit, then by the parsed document and the rules). A text that fails to parse is not
-        # cached; a validation verdict is, refusals included, as it depends only on the key.
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: BoundedValidation(validate, extra_rules),
         lambda: MaskErrors(should_mask_error=should_mask),
         # After MaskErrors: it finishes first, so it sees a database outage before masking.
         DatabaseUnavailableErrors,
