@@ -13,6 +13,7 @@ from partner_api.database_unavailable import DatabaseUnavailableErrors
 from resolvers import credential_mutations, policy, session
 from resolvers import credentials as queries
 from schema.bounded_validation import BoundedValidation, DocumentBudget, bounded_validator
+from schema.error_logging import ErrorLoggingSchema
 from schema.errors import should_mask
 from schema.pagination import DEFAULT_PAGE_SIZE, Connection
 from schema.permissions import IsAuthenticated
@@ -125,7 +126,7 @@ def build_schema(
         # After MaskErrors: it finishes first, so it sees a database outage before masking.
         DatabaseUnavailableErrors,
     ]
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return ErrorLoggingSchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 # The development schema, for printing `graphql/schema.graphql`.

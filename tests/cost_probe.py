@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,7 +119,7 @@ async def running_server(directory: Path) -> AsyncIterator[CostServer]:
 
 async def responsive_while(
     server: CostServer,
-    send: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
+    send: Callable[[httpx.AsyncClient], Coroutine[object, object, httpx.Response]],
 ) -> Outcome:
     """Send the hostile request and, while it is in flight, `GET /healthz` on the same process.
 
