@@ -9,6 +9,8 @@ Verification (RS-01..05) trusts nothing in the token's header beyond `kid`/`alg`
 only from our key ring (`jku`, `x5u`, `jwk`, `x5c` are ignored), the algorithm must be an
 asymmetric one on our allowlist *and* the one the key was made for, `typ` must be `at+jwt`,
 `iss` must match exactly, `aud` must contain our audience, and `exp` is enforced with 30 s leeway.
+Before any of that the string must be of bounded length and in canonical base64url (RS-11), so
+one token has exactly one accepted string form.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from uuid import UUID
 import jwt
 
 from auth.credential_directory import CredentialState, SecretState
+from auth.jws import is_canonical_compact
 from auth.signing_keys import VERIFICATION_LEEWAY, KeyRing, SigningKeyError
 
 TOKEN_TYPE = "at+jwt"  # noqa: S105 (the JWT typ, RFC 9068 §2.1)
@@ -32,6 +35,9 @@ ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 ALLOWED_ALGORITHMS = frozenset({"ES256", "EdDSA", "RS256"})
 SUBJECT_PREFIX = "client:"
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"]
+# Our tokens are under 1.5 KB with an issuer URL of ordinary length; the bound caps what a
+# stranger's string costs to parse before anything about it is known.
+MAX_TOKEN_LENGTH = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,8 @@ def verify_access_token(
     audience: str,
     verify_exp: bool = True,
 ) -> AccessTokenClaims:
+    if not is_canonical_compact(token, max_length=MAX_TOKEN_LENGTH):
+        raise InvalidAccessToken("not a canonical compact JWS")
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as error:

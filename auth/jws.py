@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -24,6 +25,43 @@ _SHA256 = hashes.SHA256()
 
 def b64url(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+# Three base64url segments; the classes exclude ".", so matching is linear in the length.
+_COMPACT = re.compile(r"([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)")
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# A segment of length 4n+2 ends in a character carrying 2 data bits and 4 unused ones, one of
+# length 4n+3 in a character with 4 data bits and 2 unused; the encoder writes the unused bits 0.
+_LAST_CHARACTERS = {
+    2: frozenset(char for index, char in enumerate(_ALPHABET) if index & 0b1111 == 0),
+    3: frozenset(char for index, char in enumerate(_ALPHABET) if index & 0b11 == 0),
+}
+
+
+def is_canonical_compact(token: str, *, max_length: int) -> bool:
+    """True when `token` is at most `max_length` characters of three segments, each exactly as
+    `b64url` writes some bytes (RFC 7515 §2: base64url without padding).
+
+    Base64 decoders are lenient: they accept `=` padding, read `+` and `/` as `-` and `_`, skip
+    characters outside the alphabet and ignore the unused low bits of the last character, so many
+    strings decode to one signature. PyJWT 2.13 (the oldest release pyproject allows) does all of
+    that; later releases still accept padding. Refusing every string but the one the signer
+    wrote, whatever the library, gives a token one accepted form, and a verified-token cache
+    keyed by the string cannot be filled with variants of one token, each costing a signature
+    check. One regex match and a look at each segment's last character: linear, nothing decoded.
+    """
+    if len(token) > max_length:
+        return False
+    match = _COMPACT.fullmatch(token)
+    if match is None:
+        return False
+    for segment in match.groups():
+        remainder = len(segment) % 4
+        if remainder == 1:
+            return False  # 6 bits cannot end a byte
+        if remainder and segment[-1] not in _LAST_CHARACTERS[remainder]:
+            return False
+    return True
 
 
 class JwsSigner:

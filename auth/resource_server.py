@@ -2,7 +2,8 @@
 platform can reuse: `await resource_server.authenticate(request)` gives the verified caller or
 raises a `BearerError` that `bearer_error_response` turns into the RFC 6750 §3 answer.
 
-- The token only from `Authorization: Bearer` (RS-08); a token in the query string is refused.
+- The token only from `Authorization: Bearer` (RS-08); a token in the query string is refused, and
+  so is a repeated Authorization header (RS-11: 400 invalid_request, never "first wins").
 - Signature against our own key ring only, algorithm allowlist, `typ`, exact `iss`, `aud`, `exp`
   with small leeway (RS-01..05; auth/access_tokens.py), memoised per token so a partner re-using
   its token does not pay for the signature on every call.
@@ -13,7 +14,7 @@ raises a `BearerError` that `bearer_error_response` turns into the RFC 6750 §3 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import ClassVar, NamedTuple
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from auth.authorization_server import AuthorizationServer
 from auth.credential_directory import CredentialState
 from partner_api.client_address import Network, client_address
 from partner_api.json_response import JSONResponse
+from partner_api.request_headers import RepeatedHeader, single_header
 
 REALM = "partner-api"
 
@@ -95,15 +97,6 @@ class Partner(NamedTuple):
         return self.claims.scopes
 
 
-def _authorization(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
-    """The first Authorization header, as `request.headers.get` finds it, without building
-    Starlette's Headers for the one lookup (ASGI header names are lower-case)."""
-    for name, value in headers:
-        if name == b"authorization":
-            return value.decode("latin-1")
-    return None
-
-
 class ResourceServer:
     def __init__(
         self, authorization_server: AuthorizationServer, *, trusted_proxies: Sequence[Network]
@@ -115,10 +108,13 @@ class ResourceServer:
         connection = request.scope
         if b"access_token=" in connection.get("query_string", b""):
             raise InvalidBearerRequest("Send the access token in the Authorization header only.")
-        header = _authorization(connection["headers"])
-        if header is None:
+        try:
+            raw = single_header(connection["headers"], b"authorization")
+        except RepeatedHeader:
+            raise InvalidBearerRequest("Send one Authorization header, not several.") from None
+        if raw is None:
             raise MissingToken("An access token is required.")
-        scheme, _, token = header.partition(" ")
+        scheme, _, token = raw.decode("latin-1").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise InvalidToken("Send the access token as: Authorization: Bearer <token>.")

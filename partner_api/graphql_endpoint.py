@@ -2,7 +2,8 @@
 
 Requests are refused before reaching GraphQL unless they are a JSON POST (CSRF: a cross-site form
 cannot send `application/json` without a preflight, and the session cookie is SameSite=Strict) or,
-when GraphiQL is enabled, a GET for the IDE page. Queries and mutations are never run via GET.
+when GraphiQL is enabled, a GET for the IDE page. Queries and mutations are never run via GET. A
+request with more than one Authorization header is refused (400) before anyone is authenticated.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from strawberry.asgi import GraphQL
 
 from partner_api.client_address import client_address
 from partner_api.request_body import read_bounded
+from partner_api.request_headers import RepeatedHeader, single_header
 from partner_api.services import Services
 from schema.context import Context
 
@@ -89,6 +91,11 @@ def _too_large() -> JSONResponse:
 
 
 def _refuse(request: Request, *, graphiql: bool) -> Response | None:
+    try:
+        single_header(request.scope["headers"], b"authorization")
+    except RepeatedHeader:
+        # RS-11: which of two credentials "the" caller is would be a guess.
+        return _refusal(400, "BAD_REQUEST", "Send one Authorization header, not several.")
     if request.method == "GET":
         if graphiql and "text/html" in request.headers.get("accept", ""):
             return None

@@ -193,7 +193,10 @@ FORBIDDEN = partner_error(
     ),
     required=["scope"],
 )
-IN_QUERY_REFUSED = "the access token was sent in the URL query (it is only read from the header)"
+IN_QUERY_REFUSED = (
+    "the access token was sent in the URL query (it is only read from the header), or the "
+    "Authorization header was sent more than once"
+)
 
 
 def bad_request(problem: str | None) -> JSON:
