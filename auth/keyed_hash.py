@@ -45,5 +45,10 @@ class KeyedHasher:
             return False
         return hmac.compare_digest(_digest(pepper, value), expected)
 
+    def recognises(self, stored: str) -> bool:
+        """Whether `stored` was made with one of the configured peppers (its pepper id)."""
+        version, _, rest = stored.partition("$")
+        return version == _VERSION and rest.partition("$")[0] in self._by_id
+
     def needs_rehash(self, stored: str) -> bool:
         return not stored.startswith(f"{_VERSION}${_pepper_id(self._current)}$")

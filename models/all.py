@@ -3,6 +3,7 @@
 from models.admin import AdminSession, AdminUser, Membership
 from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
+from models.key_fingerprint import KeyFingerprint
 from models.oauth import ChangeEvent, RevokedToken, SigningKey
 from models.organisation import Organisation
 from models.ticketing import Barcode, Event, IdempotentResponse, Order, OrderLine, Product
@@ -17,6 +18,7 @@ __all__ = [
     "CredentialSecret",
     "Event",
     "IdempotentResponse",
+    "KeyFingerprint",
     "Membership",
     "Order",
     "OrderLine",

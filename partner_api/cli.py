@@ -16,6 +16,7 @@ from typing import TypeVar
 from tortoise import Tortoise
 from tortoise.exceptions import BaseORMException
 
+from auth.key_fingerprints import verify_key_material
 from auth.keyed_hash import KeyedHasher
 from auth.passwords import WeakPasswordError, validate_password
 from auth.signing_keys import (
@@ -107,19 +108,23 @@ def _read_password(from_stdin: bool) -> str:
 
 
 async def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
-    """Migrate, then run `work`, holding the schema lock throughout: another command or a
-    second `serve` starting at the same moment waits instead of racing to migrate or to
+    """Migrate, check that the configured keys are the database's own (CR-10), then run `work`,
+    holding the schema lock throughout: another command or a second `serve` starting at the
+    same moment waits instead of racing to migrate, to record the key fingerprints or to
     create the first signing key."""
     async with schema_lock(settings.database_url):
         await apply_migrations(settings.database_url)
         await Tortoise.init(config=tortoise_config(settings.database_url))
         try:
+            await verify_key_material(settings)
             return await work()
         finally:
             await Tortoise.close_connections()
 
 
 async def _migrate(settings: Settings) -> None:
+    # Only the schema: migrating uses no key material, so the key check (and the first record
+    # of the fingerprints) is left to the commands that do.
     async with schema_lock(settings.database_url):
         await apply_migrations(settings.database_url)
 

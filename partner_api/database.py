@@ -20,6 +20,8 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api.migrate import migrate
 
+from partner_api.development_keys import sqlite_file
+
 MODEL_MODULES = ["models.all"]
 MIGRATIONS_MODULE = "models.migrations"
 
@@ -41,11 +43,9 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 
 def ensure_sqlite_directory(database_url: str) -> None:
     """SQLite creates the file but not its directory (the default lives under ./var/)."""
-    prefix = "sqlite://"
-    if database_url.startswith(prefix):
-        path = database_url[len(prefix) :].split("?", 1)[0]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file(database_url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 async def apply_migrations(database_url: str) -> None:

@@ -1,20 +1,23 @@
 """Configuration, read once from the environment into one typed, frozen object.
 
 Every setting is an environment variable; the README's configuration table lists them with their
-defaults. Key material (the client-secret pepper) comes from the environment or a file, never
-from the repository (SECURITY.md CR-08): in development a random pepper is generated once and
-kept under the data directory; production refuses to start without one.
+defaults. Key material (the client-secret pepper, the key-encryption key) comes from the
+environment or a file, never from the repository (SECURITY.md CR-08); production refuses to start
+without it. Development generates what is missing, once, beside the database rather than in the
+working directory (partner_api/development_keys.py); the database records which keys it belongs
+to (auth/key_fingerprints.py).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from partner_api import development_keys
 
 Environment = Literal["development", "production"]
 LogFormat = Literal["json", "text"]
@@ -53,7 +56,11 @@ class PlatformSignIn:
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     env: Environment = "development"
+    # PARTNER_API_DATA_DIR: the directory of the default SQLite database (`DATABASE_URL` unset)
+    # and, when set, of the generated development keys.
     data_dir: Path = Path("var")
+    # Where development reads the keys it generated (None in production, which never generates).
+    development_key_dir: Path | None = None
     database_url: str = "sqlite://var/partner-api.sqlite3"
     redis_url: str | None = None
     issuer: str = "http://127.0.0.1:8000"
@@ -71,6 +78,7 @@ class Settings:
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 15
     graphql_max_tokens: int = 2000
+    graphql_max_cost: int = 60_000
     page_size_max: int = 100
     # OAuth authorization server (issue 3).
     access_token_ttl_seconds: int = 15 * 60
@@ -141,14 +149,23 @@ class Settings:
         env = reader.choice("PARTNER_API_ENV", ("development", "production"), "development")
         production = env == "production"
         data_dir = Path(reader.text("PARTNER_API_DATA_DIR", "var"))
-        peppers = _peppers(reader, data_dir=data_dir, production=production)
-        key_encryption_key = _key_encryption_key(reader, data_dir=data_dir, production=production)
-        issuer = reader.text("PARTNER_API_ISSUER", "http://127.0.0.1:8000").rstrip("/")
         database_url = reader.text("DATABASE_URL", f"sqlite://{data_dir}/partner-api.sqlite3")
         if not database_url.startswith(DATABASE_SCHEMES):
             raise ConfigurationError(
                 "DATABASE_URL must start with sqlite:// or postgres:// (PostgreSQL via asyncpg)"
             )
+        key_dir = (
+            None
+            if production
+            else development_keys.key_directory(
+                data_dir=reader.text("PARTNER_API_DATA_DIR", ""),
+                database_url=database_url,
+                environ=env_map,
+            )
+        )
+        peppers = _peppers(reader, key_dir=key_dir)
+        key_encryption_key = _key_encryption_key(reader, key_dir=key_dir)
+        issuer = reader.text("PARTNER_API_ISSUER", "http://127.0.0.1:8000").rstrip("/")
         if production and not issuer.startswith("https://"):
             raise ConfigurationError("PARTNER_API_ISSUER must be an https:// URL in production")
         grace_default = reader.integer("PARTNER_API_ROTATION_GRACE_DEFAULT_MINUTES", 24 * 60, 0)
@@ -182,6 +199,7 @@ class Settings:
             stale_after_days=reader.integer("PARTNER_API_STALE_AFTER_DAYS", 90, 1, maximum=3650),
             env="production" if production else "development",
             data_dir=data_dir,
+            development_key_dir=key_dir,
             database_url=database_url,
             redis_url=reader.text("REDIS_URL", "") or None,
             issuer=issuer,
@@ -288,23 +306,24 @@ class _Reader:
         return direct or None
 
 
-def _peppers(reader: _Reader, *, data_dir: Path, production: bool) -> tuple[bytes, ...]:
+def _peppers(reader: _Reader, *, key_dir: Path | None) -> tuple[bytes, ...]:
+    """The current pepper first, then the previous ones; `key_dir` None means production."""
     current = reader.secret("PARTNER_API_SECRET_PEPPER")
     previous = reader.secret("PARTNER_API_PREVIOUS_SECRET_PEPPERS") or ""
     if current is None:
-        if production:
+        if key_dir is None:
             raise ConfigurationError(
                 "PARTNER_API_SECRET_PEPPER (or PARTNER_API_SECRET_PEPPER_FILE) is required in "
                 "production"
             )
-        current = _development_pepper(data_dir)
+        current = development_keys.read_or_generate(key_dir, development_keys.PEPPER_FILE)
     values = [current, *(part.strip() for part in previous.split(",") if part.strip())]
     encoded = tuple(value.encode("utf-8") for value in values)
     if any(len(value) < MIN_PEPPER_BYTES for value in encoded):
         raise ConfigurationError(
             f"secret peppers must be at least {MIN_PEPPER_BYTES} characters long"
         )
-    _refuse_placeholder("PARTNER_API_SECRET_PEPPER", current, production=production)
+    _refuse_placeholder("PARTNER_API_SECRET_PEPPER", current, production=key_dir is None)
     return encoded
 
 
@@ -400,21 +419,22 @@ def _signing_algorithm(reader: _Reader) -> SigningAlgorithm:
     )
 
 
-def _key_encryption_key(reader: _Reader, *, data_dir: Path, production: bool) -> bytes:
-    """The key that encrypts signing keys at rest in the database (auth/signing_keys.py)."""
+def _key_encryption_key(reader: _Reader, *, key_dir: Path | None) -> bytes:
+    """The key that encrypts signing keys at rest in the database (auth/signing_keys.py);
+    `key_dir` None means production."""
     value = reader.secret("PARTNER_API_KEY_ENCRYPTION_KEY")
     if value is None:
-        if production:
+        if key_dir is None:
             raise ConfigurationError(
                 "PARTNER_API_KEY_ENCRYPTION_KEY (or PARTNER_API_KEY_ENCRYPTION_KEY_FILE) is "
                 "required in production"
             )
-        value = _development_secret(data_dir, "key-encryption-key")
+        value = development_keys.read_or_generate(key_dir, development_keys.KEY_ENCRYPTION_KEY_FILE)
     if len(value) < MIN_PEPPER_BYTES:
         raise ConfigurationError(
             f"PARTNER_API_KEY_ENCRYPTION_KEY must be at least {MIN_PEPPER_BYTES} characters long"
         )
-    _refuse_placeholder("PARTNER_API_KEY_ENCRYPTION_KEY", value, production=production)
+    _refuse_placeholder("PARTNER_API_KEY_ENCRYPTION_KEY", value, production=key_dir is None)
     return value.encode("utf-8")
 
 
@@ -426,24 +446,3 @@ def _previous_key_encryption_keys(reader: _Reader) -> tuple[bytes, ...]:
             f"previous key-encryption keys must be at least {MIN_PEPPER_BYTES} characters long"
         )
     return values
-
-
-def _development_pepper(data_dir: Path) -> str:
-    return _development_secret(data_dir, "secret-pepper")
-
-
-def _development_secret(data_dir: Path, name: str) -> str:
-    """Generate a secret once per development data directory, so restarts keep using it."""
-    path = data_dir / name
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # Another process started at the same moment and won the race: use its value.
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(value + "\n")
-    return value
