@@ -1,9 +1,26 @@
-"""Input rules for credentials; each failure names the offending input field (GraphQL camelCase)."""
+"""Input rules for credentials; each failure names the offending input field (GraphQL camelCase).
+
+Every admin text input first passes `refuse_invisible`: a character that is invisible or moves
+other text when displayed would let a name, reason or address spoof another in the credential
+list or the audit trail, and a NUL or lone surrogate cannot be stored on PostgreSQL at all. The
+refused set is the Unicode categories
+- Cc, control characters: C0 (NUL, tab, newline...), DEL and C1 (U+0080-U+009F, e.g. NEL);
+- Cf, formatting characters: bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+  U+2066-U+2069), marks (U+200E, U+200F, U+061C), zero-width characters (U+200B-U+200D, U+2060,
+  U+FEFF), the soft hyphen and the rest of the category;
+- Cs, surrogates (lone halves of UTF-16 pairs, which no database stores as text) and Co,
+  private use;
+- Zl and Zp, the line and paragraph separators U+2028 and U+2029;
+in the Unicode version of the running Python. Spaces (category Zs) and every printable letter, mark,
+digit, symbol and punctuation stay valid, so "Zoë", "東京" and combining accents are accepted.
+The whole raw value is checked, ends included, so nothing is silently trimmed away either.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +36,8 @@ POLICY_LIFETIME_MIN_DAYS = 1
 POLICY_LIFETIME_MAX_DAYS = 3650
 # Pragmatic syntax check (one @, a dotted domain, no spaces); deliverability is not our business.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+# The Unicode categories no admin text input may hold (see the module docstring).
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 
 
 class InvalidInput(Exception):
@@ -28,16 +47,43 @@ class InvalidInput(Exception):
         self.message = message
 
 
+def invisible_character(value: str) -> str | None:
+    """The first control or invisible formatting character in `value` (see the module docstring).
+
+    Linear in the input: `str.isprintable` (one pass in C) is true for every text without them,
+    since each refused category is also non-printable; only other text is walked character by
+    character, and Zs spaces and unassigned code points found there are allowed."""
+    if value.isprintable():
+        return None
+    for char in value:
+        if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
+            return char
+    return None
+
+
+def refuse_invisible(field: str, value: str, *, label: str) -> None:
+    """Raise `InvalidInput` at `field` when `value` holds a character `invisible_character` finds.
+
+    The message names the code point rather than echoing it, since it would not show."""
+    char = invisible_character(value)
+    if char is not None:
+        raise InvalidInput(
+            field,
+            f"{label} must not contain control or invisible formatting characters "
+            f"(found U+{ord(char):04X}).",
+        )
+
+
 def clean_name(value: str) -> str:
+    refuse_invisible("name", value, label="Name")
     name = value.strip()
     if not 1 <= len(name) <= NAME_MAX_LENGTH:
         raise InvalidInput("name", f"Name must be 1 to {NAME_MAX_LENGTH} characters long.")
-    if any(ord(char) < 32 for char in name):
-        raise InvalidInput("name", "Name must not contain control characters.")
     return name
 
 
 def clean_email(value: str) -> str:
+    refuse_invisible("contactEmail", value, label="Contact e-mail")
     email = value.strip()
     if len(email) > EMAIL_MAX_LENGTH or _EMAIL.fullmatch(email) is None:
         raise InvalidInput("contactEmail", "Contact e-mail must be a valid e-mail address.")
@@ -47,6 +93,8 @@ def clean_email(value: str) -> str:
 def clean_scopes(access_level: AccessLevel, scopes: Sequence[str] | None) -> list[str]:
     """The scopes to store: none for FULL (it reads the live catalogue), else the chosen set."""
     requested = list(scopes or [])
+    for scope in requested:
+        refuse_invisible("scopes", scope, label="Scopes")
     unknown = unknown_scopes(requested)
     if unknown:
         raise InvalidInput("scopes", f"Unknown scope: {', '.join(unknown)}.")
@@ -65,6 +113,7 @@ def clean_ip_allowlist(entries: Sequence[str] | None) -> list[str]:
     """Normalised CIDRs; a bare address is that one host; host bits set is an error, not a guess."""
     cleaned: list[str] = []
     for entry in entries or []:
+        refuse_invisible("ipAllowlist", entry, label="IP allowlist entries")
         try:
             network = ipaddress.ip_network(entry.strip(), strict=True)
         except ValueError:
@@ -136,6 +185,8 @@ def clean_policy_lifetime(value: int | None) -> int | None:
 
 
 def clean_reason(value: str | None) -> str | None:
+    if value is not None:
+        refuse_invisible("reason", value, label="Reason")
     if value is None or not value.strip():
         return None
     reason = value.strip()
