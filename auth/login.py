@@ -1,9 +1,8 @@
 """Built-in admin login: argon2id password check, throttling, session start, audit (GQ-10).
 
 Unknown e-mail, wrong password and a user with no organisation all fail the same way, after the
-same argon2 work. Failures are counted per account and per source address; either counter at its
-limit blocks further attempts until its window ends. The per-account limit means an attacker can
-delay (not take over) one admin's logins for one window; the window is short and configurable.
+same argon2 work. How failures are counted, and why that cannot lock an admin out, is
+auth/login_throttle.py's concern (GQ-15).
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
+from auth.login_throttle import LoginThrottle
 from auth.passwords import verify_dummy_password, verify_password
 from auth.sessions import IssuedSession, start_session
 from models.admin import AdminUser, Membership
@@ -21,7 +21,6 @@ from models.enums import AuditAction
 from partner_api import audit
 from partner_api.audit import Actor
 from partner_api.clock import utcnow
-from partner_api.services import Services
 
 
 @dataclass(frozen=True)
@@ -45,18 +44,19 @@ def normalise_email(email: str) -> str:
 
 
 async def log_in(
-    services: Services, email: str, password: str, actor: Actor
+    email: str,
+    password: str,
+    actor: Actor,
+    *,
+    throttle: LoginThrottle,
+    session_ttl: timedelta,
 ) -> LoggedIn | LoginRefused | LoginThrottled:
-    address_key = f"address:{actor.ip_address or 'unknown'}"
-    account_key = f"account:{normalise_email(email)}"
-    wait = max(
-        await services.login_failures_by_account.retry_after(account_key),
-        await services.login_failures_by_address.retry_after(address_key),
-    )
+    account = normalise_email(email)
+    wait = await throttle.retry_after(account, actor.ip_address)
     if wait:
         return LoginThrottled(retry_after_seconds=wait)
 
-    user = await AdminUser.get_or_none(email=normalise_email(email))
+    user = await AdminUser.get_or_none(email=account)
     membership = None
     if user is None:
         await asyncio.to_thread(verify_dummy_password)
@@ -71,8 +71,7 @@ async def log_in(
         )
 
     if not valid or membership is None:
-        await services.login_failures_by_account.record(account_key)
-        await services.login_failures_by_address.record(address_key)
+        await throttle.failed(account, actor.ip_address)
         if user is not None and membership is not None:
             await audit.record(
                 AuditAction.ADMIN_LOGIN_FAILED,
@@ -83,13 +82,12 @@ async def log_in(
             )
         return LoginRefused()
 
-    await services.login_failures_by_account.reset(account_key)
     now = utcnow()
     async with in_transaction():
         issued = await start_session(
             membership,
             now=now,
-            ttl=timedelta(minutes=services.settings.session_ttl_minutes),
+            ttl=session_ttl,
             ip_address=actor.ip_address,
             user_agent=actor.user_agent,
         )
@@ -101,4 +99,5 @@ async def log_in(
             actor_user_id=membership.user.id,
             actor_label=membership.user.email,
         )
+    await throttle.succeeded(account, actor.ip_address)
     return LoggedIn(issued=issued, membership=membership)

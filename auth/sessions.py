@@ -65,25 +65,29 @@ _LIVE_SESSION = CompiledSelect(
 )
 
 
+async def session_identity(token: str) -> AdminIdentity | None:
+    """The identity of a live session token; None for malformed, unknown, ended or expired ones."""
+    if not is_well_formed_session_token(token):
+        return None
+    # token_hash is unique: at most one row.
+    found = await _LIVE_SESSION.fetch(session_token_digest(token), utcnow(), 1)
+    if not found:
+        return None
+    session = found[0]
+    membership = session.membership
+    return AdminIdentity(
+        user_id=membership.user.id,
+        email=membership.user.email,
+        organisation_id=membership.organisation.id,
+        organisation_name=membership.organisation.name,
+        role=membership.role,
+        session_id=session.id,
+    )
+
+
 class SessionAuthenticator:
     """Resolves `Authorization: Bearer pas_…` or the session cookie to an identity."""
 
     async def authenticate(self, connection: HTTPConnection) -> AdminIdentity | None:
         token = presented_session_token(connection)
-        if token is None or not is_well_formed_session_token(token):
-            return None
-        now = utcnow()
-        # token_hash is unique: at most one row.
-        found = await _LIVE_SESSION.fetch(session_token_digest(token), now, 1)
-        if not found:
-            return None
-        session = found[0]
-        membership = session.membership
-        return AdminIdentity(
-            user_id=membership.user.id,
-            email=membership.user.email,
-            organisation_id=membership.organisation.id,
-            organisation_name=membership.organisation.name,
-            role=membership.role,
-            session_id=session.id,
-        )
+        return None if token is None else await session_identity(token)

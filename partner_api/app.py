@@ -19,13 +19,15 @@ from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from auth.authorization_server import AuthorizationServer
+from auth.key_fingerprints import verify_key_material
 from auth.keyed_hash import KeyedHasher
+from auth.login_throttle import login_throttle
 from auth.platform_identity import admin_authenticator
 from auth.resource_server import ResourceServer
 from auth.throttle import counter_factory
 from partner_api import database_unavailable, log_redaction
 from partner_api.admin_page import admin_page_routes
-from partner_api.database import ensure_sqlite_directory, tortoise_config
+from partner_api.database import ensure_sqlite_directory, schema_lock, tortoise_config
 from partner_api.docs_page import documentation_routes
 from partner_api.graphql_endpoint import AdminGraphQL
 from partner_api.json_response import JSONResponse
@@ -47,22 +49,12 @@ logger = logging.getLogger("partner_api")
 def build_services(settings: Settings) -> Services:
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     counters = counter_factory(redis)
-    window = settings.login_throttle_window_seconds
     hasher = KeyedHasher(settings.secret_peppers)
     return Services(
         settings=settings,
         hasher=hasher,
         authenticator=admin_authenticator(settings),
-        login_failures_by_account=counters(
-            name="login-failures-account",
-            limit=settings.login_max_failures_per_account,
-            window_seconds=window,
-        ),
-        login_failures_by_address=counters(
-            name="login-failures-address",
-            limit=settings.login_max_failures_per_address,
-            window_seconds=window,
-        ),
+        login_throttle=login_throttle(settings, counters, redis),
         authorization_server=AuthorizationServer(settings, hasher, counters),
         partner_rate_limit=counters(
             name="partner-api-rate",
@@ -108,6 +100,8 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         max_depth=settings.graphql_max_depth,
         max_aliases=settings.graphql_max_aliases,
         max_tokens=settings.graphql_max_tokens,
+        max_cost=settings.graphql_max_cost,
+        page_size_max=settings.page_size_max,
         introspection=settings.introspection,
     )
 
@@ -120,6 +114,10 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             return
         ensure_sqlite_directory(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            # `partner-api serve` has checked already; this holds for an app started any other
+            # way (`uvicorn partner_api.asgi:app`), so no process serves with foreign keys.
+            async with schema_lock(settings.database_url):
+                await verify_key_material(settings)
             await server.ensure_started()
             # Everything built at start (schema, models, keys) lives as long as the process:
             # keep it out of the garbage collector's full passes, which otherwise stall requests.

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from auth.authorization_server import AuthorizationServer
 from auth.identity import AdminAuthenticator
 from auth.keyed_hash import KeyedHasher
+from auth.login_throttle import LoginThrottle
 from auth.throttle import WindowCounter
 from partner_api.settings import Settings
 
@@ -18,8 +19,7 @@ class Services:
     settings: Settings
     hasher: KeyedHasher
     authenticator: AdminAuthenticator
-    login_failures_by_account: WindowCounter
-    login_failures_by_address: WindowCounter
+    login_throttle: LoginThrottle
     authorization_server: AuthorizationServer
     partner_rate_limit: WindowCounter
     redis: Redis | None = None

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+from uuid import UUID
+
 import strawberry
 from tortoise.transactions import in_transaction
 
-from auth.identity import SESSION_COOKIE
+from auth.identity import SESSION_COOKIE, AdminIdentity
 from auth.login import LoggedIn, LoginThrottled, log_in
-from auth.sessions import end_session
+from auth.sessions import end_session, session_identity
 from models.enums import AuditAction
 from partner_api import audit
 from partner_api.clock import utcnow
+from partner_api.validation import invisible_character
 from schema.context import Context
 from schema.results import InvalidLogin, LoginResult, LoginSuccess
 from schema.results import LoginThrottled as LoginThrottledResult
@@ -36,7 +41,18 @@ async def viewer(info: strawberry.Info[Context, None]) -> Viewer:
 
 async def login(info: strawberry.Info[Context, None], email: str, password: str) -> LoginResult:
     context = info.context
-    outcome = await log_in(context.services, email, password, context.actor)
+    if invisible_character(email) is not None:
+        # Account e-mails are created through the same rule, and PostgreSQL cannot even
+        # compare a NUL: the answer is the ordinary failed login, without a database look-up.
+        return InvalidLogin(message=INVALID_LOGIN)
+    services = context.services
+    outcome = await log_in(
+        email,
+        password,
+        context.actor,
+        throttle=services.login_throttle,
+        session_ttl=timedelta(minutes=services.settings.session_ttl_minutes),
+    )
     if isinstance(outcome, LoginThrottled):
         return LoginThrottledResult(
             message="Too many failed logins; try again later.",
@@ -70,18 +86,34 @@ async def login(info: strawberry.Info[Context, None], email: str, password: str)
 
 
 async def logout(info: strawberry.Info[Context, None]) -> bool:
-    """End the caller's session (true), or do nothing when there is none (false)."""
+    """End every built-in session the request presents (true), or nothing when none is live (false).
+
+    A request can present two sessions: a bearer token, which is what authenticates it, and the
+    browser's session cookie, which may name another session (a token pasted into GraphiQL from a
+    signed-in browser). "Log out" ends both, in one transaction: clearing a cookie whose session
+    stays alive would leave a session the user believes ended, and keeping the cookie would leave
+    the browser signed in after the user logged out. The cookie is cleared only once the
+    sessions have ended, so a failure leaves sessions and cookie as they were.
+    """
     context = info.context
+    presented: dict[UUID, AdminIdentity] = {}
+    if context.identity is not None and context.identity.session_id is not None:
+        presented[context.identity.session_id] = context.identity
+    cookie = context.request.cookies.get(SESSION_COOKIE)
+    from_cookie = await session_identity(cookie) if cookie else None
+    if from_cookie is not None and from_cookie.session_id is not None:
+        presented.setdefault(from_cookie.session_id, from_cookie)
+    ended_any = False
+    if presented:
+        now = utcnow()
+        async with in_transaction():
+            for session_id, identity in presented.items():
+                if await end_session(session_id, now=now):
+                    ended_any = True
+                    await audit.record(
+                        AuditAction.ADMIN_LOGOUT,
+                        organisation_id=identity.organisation_id,
+                        actor=replace(context.actor, identity=identity),
+                    )
     context.response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
-    identity = context.identity
-    if identity is None or identity.session_id is None:
-        return False
-    async with in_transaction():
-        ended = await end_session(identity.session_id, now=utcnow())
-        if ended:
-            await audit.record(
-                AuditAction.ADMIN_LOGOUT,
-                organisation_id=identity.organisation_id,
-                actor=context.actor,
-            )
-    return ended
+    return ended_any
