@@ -238,6 +238,8 @@ async def _reencrypt_signing_keys(settings: Settings) -> str:
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from partner_api.request_head import HeadBoundedHttpToolsProtocol
+
     if settings.metrics_port is not None and workers > 1:
         # Each worker is its own process with its own metrics; only one could bind the port.
         raise CommandError(
@@ -251,6 +253,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        # uvicorn's own httptools protocol bounds neither the URL nor the headers.
+        http=HeadBoundedHttpToolsProtocol,
         proxy_headers=False,  # client addresses come from PARTNER_API_TRUSTED_PROXIES only
         server_header=False,
         # uvicorn's access log prints whole URLs, and a misbehaving client may put a secret in a

@@ -167,7 +167,8 @@ def _limit(request: Request) -> int:
     raw = _query(request, "limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
+    # The length first: int() refuses more than 4,300 digits with a ValueError.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or not 1 <= int(raw) <= MAX_LIMIT:
         raise ApiError(400, "invalid_request", f"limit must be 1 to {MAX_LIMIT}.", "limit")
     return int(raw)
 
@@ -502,9 +503,11 @@ class PartnerApi:
 
     async def reserve(self, request: Request, partner: Partner) -> Response:
         data = await _json_body(request)
+        # Checked before the Idempotency-Key fingerprint encodes it: a valid body is three levels
+        # deep, while orjson accepts nesting (1024 levels) deeper than json.dumps can encode.
+        parsed = reservation_request(data)
 
         async def work() -> tuple[int, Any]:
-            parsed = reservation_request(data)
             order = await create_reservation(self._scope(partner), partner.credential.id, parsed)
             return 201, (await orders_json([order]))[0]
 

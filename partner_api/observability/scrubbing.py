@@ -22,16 +22,21 @@ MASK = "[redacted]"
 
 # `Authorization: Bearer <x>` / `Basic <x>`, however it got into a message.
 _AUTH_SCHEME = re.compile(r"\b((?i:bearer|basic))(\s+)[^\s,;\"'}\]]+")
+# The token shapes start only where a run of their characters starts (a lookbehind, not
+# `\b`): `\b` lets every position inside `a-a-a-…` start a scan to the end of the run, which is
+# quadratic in the line; with the lookbehind each run is scanned once, so the scrubber stays
+# linear whatever a log line quotes. A match from the run's start covers what `\b` found inside it.
+_B64 = "0-9A-Za-z_-"
 _CREDENTIAL = re.compile(
     # Our secrets and session tokens, also cut short: 8 characters after the prefix suffice.
     rf"\b(?:{CLIENT_SECRET_PREFIX}|{SESSION_TOKEN_PREFIX})[0-9A-Za-z]{{8,}}"
     # A JWS/JWT: its header is base64url JSON, so it starts with "eyJ".
-    r"|\beyJ[0-9A-Za-z_-]*\.[0-9A-Za-z_-]+\.[0-9A-Za-z_-]*"
+    rf"|(?<![{_B64}])eyJ[{_B64}]*\.[{_B64}]+\.[{_B64}]*"
     # Any other three long base64url segments joined by dots.
-    r"|\b[0-9A-Za-z_-]{16,}\.[0-9A-Za-z_-]{16,}\.[0-9A-Za-z_-]{16,}"
+    rf"|(?<![{_B64}])[{_B64}]{{16,}}\.[{_B64}]{{16,}}\.[{_B64}]{{16,}}"
 )
 # The password in a connection URL (`postgres://user:password@host`, `redis://:password@host`).
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
+_URL_PASSWORD = re.compile(r"((?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
 # Extra fields whose *name* says they hold a credential are masked whatever their value.
 _SENSITIVE_KEY = re.compile(r"(?i)(authorization|cookie|password|secret|token|pepper)$")
 
