@@ -13,6 +13,7 @@ from uuid import UUID
 
 from starlette.requests import HTTPConnection
 
+from models.admin import Membership
 from models.enums import Role
 
 SESSION_COOKIE = "partner_api_session"
@@ -27,6 +28,18 @@ class AdminIdentity:
     role: Role
     # The built-in session this identity came from, so `logout` can end it; None for other sources.
     session_id: UUID | None = None
+
+    @classmethod
+    def of(cls, membership: Membership, *, session_id: UUID | None = None) -> AdminIdentity:
+        """The identity a membership (loaded with its user and organisation) grants."""
+        return cls(
+            user_id=membership.user.id,
+            email=membership.user.email,
+            organisation_id=membership.organisation.id,
+            organisation_name=membership.organisation.name,
+            role=membership.role,
+            session_id=session_id,
+        )
 
 
 class AdminAuthenticator(Protocol):

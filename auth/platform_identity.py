@@ -95,14 +95,7 @@ class PlatformAuthenticator:
             membership = await provision(claims, organisation)
             if membership is None:
                 return None
-        return AdminIdentity(
-            user_id=membership.user.id,
-            email=membership.user.email,
-            organisation_id=membership.organisation.id,
-            organisation_name=membership.organisation.name,
-            role=membership.role,
-            session_id=None,
-        )
+        return AdminIdentity.of(membership)
 
     async def verified_claims(self, token: str) -> dict[str, Any] | None:
         """The payload of a token that passes every check, or None (reason logged)."""

@@ -75,14 +75,7 @@ async def session_identity(token: str) -> AdminIdentity | None:
         return None
     session = found[0]
     membership = session.membership
-    return AdminIdentity(
-        user_id=membership.user.id,
-        email=membership.user.email,
-        organisation_id=membership.organisation.id,
-        organisation_name=membership.organisation.name,
-        role=membership.role,
-        session_id=session.id,
-    )
+    return AdminIdentity.of(membership, session_id=session.id)
 
 
 class SessionAuthenticator:

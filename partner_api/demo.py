@@ -69,13 +69,7 @@ async def _seed_demo(hasher: KeyedHasher) -> DemoLogin:
         password=secrets.token_urlsafe(24),
     )
     actor = Actor(
-        identity=AdminIdentity(
-            user_id=owner.user.id,
-            email=owner.user.email,
-            organisation_id=owner.organisation.id,
-            organisation_name=owner.organisation.name,
-            role=Role.OWNER,
-        ),
+        identity=AdminIdentity.of(owner.membership),
         ip_address=None,
         user_agent="partner-api seed-demo",
     )

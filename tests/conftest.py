@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
@@ -13,7 +16,7 @@ from partner_api.app import create_app
 from partner_api.clock import utcnow
 from partner_api.settings import Settings
 from tests.database import fresh_database
-from tests.helpers import TEST_KEY_ENCRYPTION_KEY, TEST_PEPPER
+from tests.helpers import REDIS_URL, TEST_KEY_ENCRYPTION_KEY, TEST_PEPPER
 
 CLIENT_ADDRESS = "203.0.113.10"
 
@@ -54,3 +57,46 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, client=(CLIENT_ADDRESS, 51234))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+@pytest.fixture(params=["in-memory", "redis"])
+async def redis_url(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
+    """The counter backend: None (in process) or the Redis test database, empty before and after."""
+    if request.param == "in-memory":
+        yield None
+        return
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await redis.flushdb()
+        yield REDIS_URL
+    finally:
+        await redis.flushdb()
+        await redis.aclose()
+
+
+AppFactory = Callable[..., Starlette]
+
+
+@pytest.fixture
+async def make_app(
+    db: TortoiseContext, settings: Settings, redis_url: str | None
+) -> AsyncIterator[AppFactory]:
+    """Apps on the `redis_url` counter backend with the given setting overrides, sharing one
+    database and signing key; several may share Redis."""
+    await rotate_signing_key(
+        algorithm=settings.signing_algorithm,
+        key_encryption_key=settings.key_encryption_key,
+        now=utcnow(),
+    )
+    apps: list[Starlette] = []
+
+    def make(**overrides: Any) -> Starlette:
+        app = create_app(replace(settings, redis_url=redis_url, **overrides), manage_database=False)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        redis = app.state.services.redis
+        if redis is not None:
+            await redis.aclose()

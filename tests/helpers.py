@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from partner_api.credentials import CredentialDraft, IssuedSecret, create_creden
 
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 PASSWORD = "correct horse battery staple"
+# Database 15 of the local Redis: the counter tests flush it around each test.
+REDIS_URL = "redis://127.0.0.1:6379/15"
 TEST_PEPPER = b"test-pepper-0123456789abcdefghijklmnopqrstuvwxyz"
 TEST_KEY_ENCRYPTION_KEY = b"test-key-encryption-key-0123456789abcdefghij"
 
@@ -139,3 +142,29 @@ async def regenerate_via_graphql(
 
 async def credential_row(credential_id: str) -> Credential:
     return await Credential.get(id=credential_id)
+
+
+@dataclass(frozen=True)
+class Partner:
+    """A partner as its client library sees it: a client ID and secret, and the OAuth calls."""
+
+    client_id: str
+    secret: str
+
+    async def token(self, client: httpx.AsyncClient) -> str:
+        response = await client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(self.client_id, self.secret),
+        )
+        assert response.status_code == 200, response.text
+        token: str = response.json()["access_token"]
+        return token
+
+    async def introspect(self, client: httpx.AsyncClient, token: str) -> dict[str, Any]:
+        response = await client.post(
+            "/oauth/introspect", data={"token": token}, auth=(self.client_id, self.secret)
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body

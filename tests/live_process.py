@@ -8,6 +8,7 @@ import os
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -37,8 +38,15 @@ async def run_cli(env: dict[str, str], cwd: Path, *args: str) -> None:
     assert process.returncode == 0, f"partner-api {' '.join(args)}: {stderr.decode()}"
 
 
-async def command(env: dict[str, str], cwd: Path, *args: str, stdin: str = "") -> str:
-    """Run `partner-api <args>` to completion; its stdout."""
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+async def run_command(env: dict[str, str], cwd: Path, *args: str, stdin: str = "") -> Run:
+    """Run `partner-api <args>` to completion (60 s at most), whatever its exit code."""
     process = await asyncio.create_subprocess_exec(
         str(CLI),
         *args,
@@ -48,9 +56,21 @@ async def command(env: dict[str, str], cwd: Path, *args: str, stdin: str = "") -
         env=env,
         cwd=cwd,
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=60)
-    assert process.returncode == 0, f"partner-api {' '.join(args)}: {stderr.decode()}"
-    return stdout.decode()
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=60)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise AssertionError(f"partner-api {' '.join(args)} did not exit in 60 s") from None
+    assert process.returncode is not None
+    return Run(process.returncode, stdout.decode(), stderr.decode())
+
+
+async def command(env: dict[str, str], cwd: Path, *args: str, stdin: str = "") -> str:
+    """Run `partner-api <args>`, which must succeed; its stdout."""
+    result = await run_command(env, cwd, *args, stdin=stdin)
+    assert result.code == 0, f"partner-api {' '.join(args)}: {result.stderr}"
+    return result.stdout
 
 
 def server_base_environment(

@@ -12,41 +12,15 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
 
 from auth.jws import b64url, is_canonical_compact
-from tests.helpers import admin_token, create_via_graphql, operation
+from tests.helpers import Partner, admin_token, create_via_graphql, operation
 
 ME = "/partner/v1/me"
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-
-@dataclass(frozen=True)
-class Partner:
-    client_id: str
-    secret: str
-
-    async def token(self, client: httpx.AsyncClient) -> str:
-        response = await client.post(
-            "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(self.client_id, self.secret),
-        )
-        assert response.status_code == 200, response.text
-        token: str = response.json()["access_token"]
-        return token
-
-    async def introspect(self, client: httpx.AsyncClient, token: str) -> dict[str, Any]:
-        response = await client.post(
-            "/oauth/introspect", data={"token": token}, auth=(self.client_id, self.secret)
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
 
 
 async def new_partner(client: httpx.AsyncClient) -> Partner:

@@ -13,47 +13,19 @@ import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from auth.tokens import CLIENT_SECRET_PATTERN
 from tests.database import empty_database
-from tests.live_process import CLI, free_port, stop, wait_until_ready
+from tests.live_process import CLI, Run, free_port, run_command, stop, wait_until_ready
 
 PEPPER = "cr10-original-pepper-0123456789abcdefghijkl"
 NEW_PEPPER = "cr10-new-pepper-Zq7wN2xK9vB4mT6yR1sD8fG3hJ"
 KEY_ENCRYPTION_KEY = "cr10-original-kek-0123456789abcdefghijklmn"
 OTHER_KEY_ENCRYPTION_KEY = "cr10-other-kek-Hs8dF2gJ4kL6zX1cV3bN5mQ7wE9"
 PASSWORD = "a long enough password"
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-
-async def run(env: dict[str, str], cwd: Path, *args: str, stdin: str = "") -> Run:
-    process = await asyncio.create_subprocess_exec(
-        str(CLI),
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=cwd,
-    )
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=60)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise AssertionError(f"partner-api {' '.join(args)} did not exit in 60 s") from None
-    assert process.returncode is not None
-    return Run(process.returncode, stdout.decode(), stderr.decode())
 
 
 def refused_naming(result: Run, setting: str) -> None:
@@ -125,16 +97,16 @@ async def test_cr10_a_different_key_encryption_key_stops_seed_demo_create_admin_
             "PARTNER_API_SECRET_PEPPER": PEPPER,
             "PARTNER_API_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY,
         }
-        seeded_client(await run(env, tmp_path, "seed-demo"))
+        seeded_client(await run_command(env, tmp_path, "seed-demo"))
         other = {**env, "PARTNER_API_KEY_ENCRYPTION_KEY": OTHER_KEY_ENCRYPTION_KEY}
         setting = "PARTNER_API_KEY_ENCRYPTION_KEY"
-        refused_naming(await run(other, tmp_path, "seed-demo"), setting)
+        refused_naming(await run_command(other, tmp_path, "seed-demo"), setting)
         admin = ("create-admin", "--email", "ops@acme.example", "--organisation", "Acme")
         refused_naming(
-            await run(other, tmp_path, *admin, "--password-stdin", stdin=PASSWORD + "\n"),
+            await run_command(other, tmp_path, *admin, "--password-stdin", stdin=PASSWORD + "\n"),
             setting,
         )
-        refused_naming(await run(other, tmp_path, "serve", "--port", "0"), setting)
+        refused_naming(await run_command(other, tmp_path, "serve", "--port", "0"), setting)
 
 
 async def test_cr10_serve_refuses_a_different_pepper_and_serves_a_rotation_listing_the_original(
@@ -146,11 +118,12 @@ async def test_cr10_serve_refuses_a_different_pepper_and_serves_a_rotation_listi
             "PARTNER_API_SECRET_PEPPER": PEPPER,
             "PARTNER_API_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY,
         }
-        client_id, secret = seeded_client(await run(env, tmp_path, "seed-demo"))
+        client_id, secret = seeded_client(await run_command(env, tmp_path, "seed-demo"))
 
         changed = {**env, "PARTNER_API_SECRET_PEPPER": NEW_PEPPER}
         refused_naming(
-            await run(changed, tmp_path, "serve", "--port", "0"), "PARTNER_API_SECRET_PEPPER"
+            await run_command(changed, tmp_path, "serve", "--port", "0"),
+            "PARTNER_API_SECRET_PEPPER",
         )
 
         rotated = {**changed, "PARTNER_API_PREVIOUS_SECRET_PEPPERS": PEPPER}
@@ -167,6 +140,6 @@ async def test_cr10_seed_demo_in_one_directory_and_serve_in_another_agree(tmp_pa
     second.mkdir()
     async with empty_database(tmp_path / "db" / "partner-api.sqlite3") as url:
         env = base_environment(tmp_path / "home", url)
-        client_id, secret = seeded_client(await run(env, first, "seed-demo"))
+        client_id, secret = seeded_client(await run_command(env, first, "seed-demo"))
         async with serving(env, second) as base_url:
             assert await token_status(base_url, client_id, secret) == 200

@@ -11,23 +11,18 @@ under attack.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 from starlette.applications import Starlette
-from tortoise.context import TortoiseContext
 
 from auth.known_addresses import InMemoryKnownAddresses
 from models.admin import AdminSession
-from partner_api.app import create_app
 from partner_api.settings import Settings
+from tests.conftest import AppFactory
 from tests.helpers import PASSWORD, gql, make_admin, operation
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
 ADMIN = "admin@acme.example"
 COLLEAGUE = "colleague@acme.example"
 ADMIN_ADDRESS = "203.0.113.10"
@@ -35,42 +30,6 @@ ADMIN_OTHER_ADDRESS = "203.0.113.11"
 ATTACKER_ADDRESS = "192.0.2.66"
 NEW_ADDRESS = "198.51.100.5"
 WRONG_PASSWORD = "definitely not the password"
-
-AppFactory = Callable[..., Starlette]
-
-
-@pytest.fixture(params=["in-memory", "redis"])
-async def redis_url(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
-    """The counter backend: None (in process) or the Redis test database, empty before and after."""
-    if request.param == "in-memory":
-        yield None
-        return
-    redis = Redis.from_url(REDIS_URL)
-    try:
-        await redis.flushdb()
-        yield REDIS_URL
-    finally:
-        await redis.flushdb()
-        await redis.aclose()
-
-
-@pytest.fixture
-async def make_app(
-    db: TortoiseContext, settings: Settings, redis_url: str | None
-) -> AsyncIterator[AppFactory]:
-    """Apps on the chosen backend with the given setting overrides; several may share Redis."""
-    apps: list[Starlette] = []
-
-    def make(**overrides: Any) -> Starlette:
-        app = create_app(replace(settings, redis_url=redis_url, **overrides), manage_database=False)
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        redis = app.state.services.redis
-        if redis is not None:
-            await redis.aclose()
 
 
 async def attempt(app: Starlette, address: str, email: str, password: str) -> dict[str, Any]:

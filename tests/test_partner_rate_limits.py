@@ -29,12 +29,11 @@ from partner_api.clock import utcnow
 from partner_api.credentials import IssuedSecret
 from partner_api.settings import Settings
 from tests.conftest import CLIENT_ADDRESS
-from tests.helpers import make_admin, make_credential
+from tests.helpers import REDIS_URL, make_admin, make_credential
 
 ME = "/partner/v1/me"
 LIMIT = 3
 WINDOW_SECONDS = 60
-REDIS_URL = "redis://127.0.0.1:6379/15"
 
 AppFactory = Callable[..., Starlette]
 
@@ -43,20 +42,6 @@ async def _flushed_redis() -> Redis:
     redis = Redis.from_url(REDIS_URL)
     await redis.flushdb()
     return redis
-
-
-@pytest.fixture(params=["in-memory", "redis"])
-async def redis_url(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
-    """The counter backend: None (in process) or the Redis test database, empty before and after."""
-    if request.param == "in-memory":
-        yield None
-        return
-    redis = await _flushed_redis()
-    try:
-        yield REDIS_URL
-    finally:
-        await redis.flushdb()
-        await redis.aclose()
 
 
 @asynccontextmanager

@@ -18,7 +18,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import jwt
@@ -42,7 +41,13 @@ from partner_api.clock import utcnow
 from partner_api.database import tortoise_config
 from partner_api.settings import ConfigurationError, Settings
 from tests.database import empty_database
-from tests.helpers import TEST_KEY_ENCRYPTION_KEY, TEST_PEPPER, make_admin, make_credential
+from tests.helpers import (
+    TEST_KEY_ENCRYPTION_KEY,
+    TEST_PEPPER,
+    Partner,
+    make_admin,
+    make_credential,
+)
 
 CLI = Path(sys.executable).parent / "partner-api"
 CLIENT_ADDRESS = ("203.0.113.10", 51234)
@@ -52,30 +57,6 @@ LEEWAY_SECONDS = 30
 def authorization_server(app: Starlette) -> AuthorizationServer:
     server: AuthorizationServer = app.state.services.authorization_server
     return server
-
-
-@dataclass(frozen=True)
-class Partner:
-    client_id: str
-    secret: str
-
-    async def token(self, client: httpx.AsyncClient) -> str:
-        response = await client.post(
-            "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(self.client_id, self.secret),
-        )
-        assert response.status_code == 200, response.text
-        token: str = response.json()["access_token"]
-        return token
-
-    async def introspect(self, client: httpx.AsyncClient, token: str) -> dict[str, Any]:
-        response = await client.post(
-            "/oauth/introspect", data={"token": token}, auth=(self.client_id, self.secret)
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
 
 
 async def new_partner() -> Partner:

@@ -8,74 +8,25 @@ waits for a window to end.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
-from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
-from auth.signing_keys import rotate_signing_key
 from auth.tokens import new_client_id, new_client_secret
 from models.organisation import Organisation
-from partner_api.app import create_app
-from partner_api.clock import utcnow
 from partner_api.credentials import IssuedSecret
 from partner_api.settings import Settings
-from tests.conftest import CLIENT_ADDRESS
+from tests.conftest import CLIENT_ADDRESS, AppFactory
 from tests.helpers import make_admin, make_credential
 
 TOKEN = "/oauth/token"
 GRANT = {"grant_type": "client_credentials"}
-REDIS_URL = "redis://127.0.0.1:6379/15"
 PARTNER_ADDRESS = CLIENT_ADDRESS
 ATTACKER_ADDRESS = "192.0.2.66"
 # RFC 6749 §5.2: error and error_description use %x20-21 / %x23-5B / %x5D-7E only.
 ERROR_CHARSET = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]+")
-
-AppFactory = Callable[..., Starlette]
-
-
-@pytest.fixture(params=["in-memory", "redis"])
-async def redis_url(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
-    """The counter backend: None (in process) or the Redis test database, empty before and after."""
-    if request.param == "in-memory":
-        yield None
-        return
-    redis = Redis.from_url(REDIS_URL)
-    try:
-        await redis.flushdb()
-        yield REDIS_URL
-    finally:
-        await redis.flushdb()
-        await redis.aclose()
-
-
-@pytest.fixture
-async def make_app(
-    db: TortoiseContext, settings: Settings, redis_url: str | None
-) -> AsyncIterator[AppFactory]:
-    """Apps on the chosen backend with the given setting overrides; several may share Redis."""
-    await rotate_signing_key(
-        algorithm=settings.signing_algorithm,
-        key_encryption_key=settings.key_encryption_key,
-        now=utcnow(),
-    )
-    apps: list[Starlette] = []
-
-    def make(**overrides: Any) -> Starlette:
-        app = create_app(replace(settings, redis_url=redis_url, **overrides), manage_database=False)
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        redis = app.state.services.redis
-        if redis is not None:
-            await redis.aclose()
 
 
 def client_at(app: Starlette, address: str) -> httpx.AsyncClient:
