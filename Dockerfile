@@ -7,6 +7,17 @@
 #
 # Key material is mounted, never baked in: set PARTNER_API_SECRET_PEPPER_FILE and
 # PARTNER_API_KEY_ENCRYPTION_KEY_FILE to files under /run/secrets (deploy/partner-api.env.example).
+
+# The wheel, built from the checkout. It carries everything the service reads at run time: the
+# packages, their static assets and the GraphQL documents of graphql/ (tests/test_wheel.py runs
+# the same wheel outside the repository).
+FROM python:3.11-slim-bookworm AS wheel
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY . .
+RUN pip wheel --no-deps --wheel-dir /wheels .
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,21 +27,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PARTNER_API_ENV=production \
     PARTNER_API_DATA_DIR=/var/lib/partner-api
 
-WORKDIR /app
-# Dependencies first, so a code change does not reinstall them.
-COPY pyproject.toml README.md ./
-COPY partner_api/__init__.py partner_api/
-COPY auth/__init__.py auth/
-COPY models/__init__.py models/
-COPY schema/__init__.py schema/
-COPY resolvers/__init__.py resolvers/
-RUN pip install . && pip uninstall -y partner-api-credentials
-# The code, installed in place: the admin page reads its GraphQL documents from graphql/operations
-# next to the package, which a wheel would not carry.
-COPY . .
-RUN pip install --no-deps -e . \
+# Dependencies first, from pyproject.toml alone, so a code change does not reinstall them.
+COPY pyproject.toml /tmp/pyproject.toml
+RUN python -c 'import sys, tomllib; print(*tomllib.load(sys.stdin.buffer)["project"]["dependencies"], sep="\n")' \
+      < /tmp/pyproject.toml > /tmp/requirements.txt \
+ && pip install -r /tmp/requirements.txt \
+ && rm /tmp/pyproject.toml /tmp/requirements.txt
+# The service itself: the wheel only, no source tree in the image. Its dependencies are met above,
+# so pip downloads nothing here.
+COPY --from=wheel /wheels /tmp/wheels
+RUN pip install /tmp/wheels/*.whl \
+ && rm -rf /tmp/wheels \
  && useradd --system --uid 10001 --home-dir /var/lib/partner-api --create-home partner-api
 USER partner-api
+WORKDIR /var/lib/partner-api
 
 EXPOSE 8000
 # /healthz: the process answers; orchestrators should use /readyz for traffic (database + Redis).

@@ -25,12 +25,21 @@ from starlette.types import Message, Receive, Scope, Send
 
 from partner_api.settings import Settings
 
-ASSETS_DIRECTORY = Path(__file__).resolve().parent / "static" / "admin"
-# The repository's operation documents, shared with the tests (they are not Python package data:
-# `graphql/` must never be a package). A wheel installed without them serves an empty set and the
-# page says so.
-OPERATIONS_DIRECTORY = Path(__file__).resolve().parent.parent / "graphql" / "operations"
+PACKAGE_DIRECTORY = Path(__file__).resolve().parent
+ASSETS_DIRECTORY = PACKAGE_DIRECTORY / "static" / "admin"
 FRAGMENTS = "fragments.graphql"
+
+
+def _operations_directory() -> Path:
+    """The operation documents of `graphql/operations`, shared with the tests. `graphql/` is never
+    a Python package (it would shadow graphql-core), so the wheel carries a copy inside this
+    package; a checkout or an editable install reads the repository's own."""
+    packaged = PACKAGE_DIRECTORY / "graphql_documents" / "operations"
+    return packaged if packaged.is_dir() else PACKAGE_DIRECTORY.parent / "graphql" / "operations"
+
+
+# Resolved once at import; where neither copy exists the page gets an empty set and says so.
+OPERATIONS_DIRECTORY = _operations_directory()
 logger = logging.getLogger("partner_api")
 
 CONTENT_SECURITY_POLICY = (
