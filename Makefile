@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+# Stops and restarts the PostgreSQL cluster: never in the middle of a run that shares it.
+OUTAGE_TEST := tests/test_faults_database_down.py::test_postgres_stopped_under_load_answers_503_then_recovers_by_itself
 
-.PHONY: run test test-sqlite test-postgres lint schema bench clean
+.PHONY: run test test-sqlite test-postgres test-postgres-outage lint schema bench clean
 
 $(BIN)/partner-api: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +20,10 @@ run: $(BIN)/partner-api
 	$(BIN)/partner-api seed-demo
 	$(BIN)/partner-api serve --host 127.0.0.1 --port 8000
 
-## Set up and run everything CI runs: lint, types, the suite on SQLite and on PostgreSQL.
+## Set up and run everything CI runs: lint, types, the suite on SQLite and on PostgreSQL, then
+## (alone, once the suite is done with the cluster) the PostgreSQL outage test.
 test: lint test-sqlite test-postgres
+	$(MAKE) test-postgres-outage
 
 lint: $(BIN)/partner-api
 	$(BIN)/ruff check .
@@ -30,7 +34,10 @@ test-sqlite: $(BIN)/partner-api
 	$(BIN)/pytest
 
 test-postgres: $(BIN)/partner-api
-	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest
+	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest --deselect $(OUTAGE_TEST)
+
+test-postgres-outage: $(BIN)/partner-api
+	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest $(OUTAGE_TEST)
 
 ## Regenerate graphql/schema.graphql after changing the schema (a test fails when it drifts).
 schema: $(BIN)/partner-api

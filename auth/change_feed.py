@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
@@ -53,9 +54,18 @@ class ChangeListener(Protocol):
 
 
 class ChangeFeed:
-    def __init__(self, listener: ChangeListener, *, poll_interval_seconds: float) -> None:
+    def __init__(
+        self,
+        listener: ChangeListener,
+        *,
+        poll_interval_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`clock` is the monotonic clock that decides when a read is due; a test that gives
+        the feed a clock of its own decides when the poll comes, without sleeping."""
         self._listener = listener
         self._interval = poll_interval_seconds
+        self._clock = clock
         self._last_sync = float("-inf")
         self._seen_local = -1
         self._since: datetime | None = None
@@ -70,7 +80,7 @@ class ChangeFeed:
 
     def _due(self) -> bool:
         return (
-            time.monotonic() - self._last_sync >= self._interval
+            self._clock() - self._last_sync >= self._interval
             or self._seen_local != _local_publications
         )
 
@@ -80,7 +90,7 @@ class ChangeFeed:
         `max_staleness` (3 poll intervals, at most 750 ms) or this process published a change."""
         if not self._due():
             return
-        stale = time.monotonic() - self._last_sync >= self._max_staleness
+        stale = self._clock() - self._last_sync >= self._max_staleness
         if stale or self._seen_local != _local_publications:
             async with self._lock:
                 # Requests that queued behind a sync in flight need not repeat it.
@@ -104,7 +114,7 @@ class ChangeFeed:
 
     async def _sync(self) -> None:
         local = _local_publications
-        started = time.monotonic()
+        started = self._clock()
         now = utcnow()
         since = self._since if self._since is not None else now - READ_MARGIN
         rows = await ChangeEvent.filter(created_at__gte=since).order_by("id")

@@ -18,8 +18,8 @@ from uuid import UUID
 
 from tortoise.expressions import Q
 
-from auth.scopes import SCOPE_NAMES, in_catalogue_order
-from models.credential import Credential, CredentialSecret
+from auth.scopes import effective_scopes
+from models.credential import Credential, CredentialSecret, before_expiry
 from models.enums import AccessLevel
 from partner_api.observability.metrics import CREDENTIAL_CACHE
 
@@ -38,7 +38,8 @@ class SecretState:
         return str(self.id)
 
     def live_at(self, now: datetime) -> bool:
-        return self.expires_at is None or self.expires_at > now
+        # Ended secrets are never loaded, so expiry is all that is left to check.
+        return before_expiry(self.expires_at, now)
 
 
 @dataclass(frozen=True)
@@ -65,18 +66,17 @@ class CredentialState:
         return str(self.organisation_id)
 
     def active_at(self, now: datetime) -> bool:
-        return not self.revoked and (self.expires_at is None or self.expires_at > now)
+        return not self.revoked and before_expiry(self.expires_at, now)
 
     def allowed_scopes(self) -> list[str]:
-        """FULL reads the catalogue (fixed for the life of a process, so later scopes reach it
-        with the next deployment); FINE_GRAINED its own list. A copy: callers may keep it."""
+        """`auth.scopes.effective_scopes`, worked out once per cached state (the catalogue is
+        fixed for the life of a process, so later scopes reach FULL with the next deployment).
+        A copy: callers may keep it."""
         return list(self._allowed)
 
     @cached_property
     def _allowed(self) -> tuple[str, ...]:
-        if self.access_level is AccessLevel.FULL:
-            return tuple(in_catalogue_order(SCOPE_NAMES))
-        return tuple(in_catalogue_order(self.stored_scopes))
+        return tuple(effective_scopes(self.access_level, self.stored_scopes))
 
     @cached_property
     def allowed_scope_set(self) -> frozenset[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -92,9 +91,6 @@ class JwsSigner:
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return key.sign(signing_input)
         return key.sign(signing_input, _PKCS1, _SHA256)
-
-    def sign(self, claims: dict[str, Any]) -> str:
-        return self.sign_payload(json.dumps(claims, separators=(",", ":")).encode())
 
     def sign_payload(self, payload: bytes) -> str:
         """Sign an already serialised JSON claims set."""

@@ -15,7 +15,8 @@ either new (the first start records the configured keys) or older than the recor
 holds decides first - the pepper id inside the newest client-secret hash, whether the newest
 signing key opens.
 
-Callers hold `schema_lock` (partner_api/cli.py), so processes starting together record once.
+Callers hold `schema_lock` (partner_api/cli_commands.py), so processes starting together record
+once.
 """
 
 from __future__ import annotations

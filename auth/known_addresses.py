@@ -6,8 +6,8 @@ process). A key is remembered for `remember_seconds` after its latest `remember`
 
 Only a correct password adds a key, so the store never holds anything an attacker chose without
 knowing the password. If Redis is unreachable the store forgets (and logs it): a sign-in from a
-known address is then throttled like one from anywhere else, which is today's behaviour, not a
-lock-out.
+known address is then throttled like one from anywhere else: remembering only ever relaxes the
+throttle, so forgetting is never a lock-out.
 """
 
 from __future__ import annotations

@@ -4,11 +4,8 @@ exactly one place (`error_response`).
     OAuth2Error (400)
      ├── InvalidRequest            invalid_request
      ├── InvalidClient (401)       invalid_client — one body for every reason (CR-05, TE-14)
-     ├── InvalidGrant              invalid_grant
-     ├── UnauthorizedClient        unauthorized_client
      ├── UnsupportedGrantType      unsupported_grant_type
      ├── InvalidScope              invalid_scope
-     ├── UnsupportedTokenType      unsupported_token_type (RFC 7009 §2.2.1)
      ├── MethodNotAllowed (405)    invalid_request
      ├── ServerError (500)         server_error — unexpected faults, nothing more said
      └── TooManyRequests (429)     temporarily_unavailable, with Retry-After
@@ -19,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from partner_api.error_body import error_body
 from partner_api.json_response import JSONResponse
 
 # RFC 6749 §5.2: error and error_description use %x20-21 / %x23-5B / %x5D-7E only.
@@ -58,24 +56,12 @@ class InvalidClient(OAuth2Error):
         return {**super().headers(), "WWW-Authenticate": BASIC_CHALLENGE}
 
 
-class InvalidGrant(OAuth2Error):
-    error = "invalid_grant"
-
-
-class UnauthorizedClient(OAuth2Error):
-    error = "unauthorized_client"
-
-
 class UnsupportedGrantType(OAuth2Error):
     error = "unsupported_grant_type"
 
 
 class InvalidScope(OAuth2Error):
     error = "invalid_scope"
-
-
-class UnsupportedTokenType(OAuth2Error):
-    error = "unsupported_token_type"
 
 
 class MethodNotAllowed(OAuth2Error):
@@ -112,7 +98,8 @@ class TooManyRequests(OAuth2Error):
 
 
 def error_response(error: OAuth2Error) -> JSONResponse:
-    body: dict[str, str] = {"error": error.error}
-    if error.description:
-        body["error_description"] = error.description
-    return JSONResponse(body, status_code=error.status_code, headers=error.headers())
+    return JSONResponse(
+        error_body(error.error, error.description or None),
+        status_code=error.status_code,
+        headers=error.headers(),
+    )

@@ -12,14 +12,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 
-_hasher = PasswordHasher()
-
-
-def use_fast_profile_for_tests() -> None:
-    """Cheaper argon2id parameters so the test suite is not dominated by password hashing."""
-    global _hasher
-    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    _dummy_hash.cache_clear()
+# The parameters new hashes are made with. Each hash records its own parameters and is verified
+# with them, so a deployment (or a test suite) that replaces this hasher keeps every stored hash
+# verifiable.
+hasher = PasswordHasher()
 
 
 class WeakPasswordError(ValueError):
@@ -35,7 +31,7 @@ def validate_password(password: str) -> None:
 
 def hash_password(password: str) -> str:
     validate_password(password)
-    return _hasher.hash(password)
+    return hasher.hash(password)
 
 
 def verify_password(stored_hash: str, password: str) -> bool:
@@ -44,17 +40,18 @@ def verify_password(stored_hash: str, password: str) -> bool:
         verify_dummy_password()
         return False
     try:
-        return _hasher.verify(stored_hash, password)
+        return hasher.verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
 @lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return _hasher.hash(secrets.token_urlsafe(32))
+def _dummy_hash(current: PasswordHasher) -> str:
+    # Made with the hasher in use, so the dummy check costs what a real one does.
+    return current.hash(secrets.token_urlsafe(32))
 
 
 def verify_dummy_password() -> None:
     """Spend the time of one real verification, so an unknown e-mail is not faster (GQ-10)."""
     with contextlib.suppress(VerificationError):
-        _hasher.verify(_dummy_hash(), "not the password")
+        hasher.verify(_dummy_hash(hasher), "not the password")

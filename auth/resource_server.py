@@ -24,6 +24,7 @@ from auth.access_tokens import AccessTokenClaims
 from auth.authorization_server import AuthorizationServer
 from auth.credential_directory import CredentialState
 from partner_api.client_address import Network, client_address
+from partner_api.error_body import error_body
 from partner_api.json_response import JSONResponse
 from partner_api.request_headers import RepeatedHeader, single_header
 
@@ -71,11 +72,8 @@ class InvalidBearerRequest(BearerError):
 
 
 def bearer_error_response(error: BearerError) -> JSONResponse:
-    body = {"error": error.error, "error_description": error.description}
-    if error.scope:
-        body["scope"] = error.scope
     return JSONResponse(
-        body,
+        error_body(error.error, error.description, scope=error.scope or None),
         status_code=error.status_code,
         headers={"WWW-Authenticate": error.challenge(), "Cache-Control": "no-store"},
     )

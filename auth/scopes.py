@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from models.enums import AccessLevel
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -26,6 +28,7 @@ CATALOGUE: tuple[Scope, ...] = (
 )
 
 SCOPE_NAMES: frozenset[str] = frozenset(scope.name for scope in CATALOGUE)
+_EVERY_SCOPE: tuple[str, ...] = tuple(scope.name for scope in CATALOGUE)
 
 
 def unknown_scopes(names: Iterable[str]) -> list[str]:
@@ -41,3 +44,12 @@ def in_catalogue_order(names: Iterable[str]) -> list[str]:
     """Known names, deduplicated, in catalogue order (stable output for clients)."""
     wanted = set(names)
     return [scope.name for scope in CATALOGUE if scope.name in wanted]
+
+
+def effective_scopes(access_level: AccessLevel, stored: Iterable[str]) -> list[str]:
+    """What a credential may be granted now, in catalogue order: every scope of the catalogue for
+    FULL (read when asked, so scopes added later reach it), its own `stored` list for
+    FINE_GRAINED. The one definition: admin views and the authorization server both call it."""
+    if access_level is AccessLevel.FULL:
+        return list(_EVERY_SCOPE)
+    return in_catalogue_order(stored)

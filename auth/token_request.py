@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from starlette.requests import Request
 
 from auth.oauth_errors import InvalidRequest
-from partner_api.request_body import read_bounded
+from partner_api.request_body import FramingRefusal, framing_refusal, read_bounded
 
 MAX_BODY_BYTES = 8 * 1024
 MAX_FIELDS = 64
@@ -25,6 +25,14 @@ FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 # Headers that occur once (RFC 9110 §5.3): with two, which one the framework or a proxy in front
 # picks is a guess, like a repeated parameter (TE-12).
 SINGLE_HEADERS = frozenset({b"content-type", b"content-length", b"authorization"})
+# A Content-Length that is not a number is refused like one too large: either way the body is
+# not one this endpoint reads.
+_FRAMING_REFUSALS = {
+    FramingRefusal.MEDIA_TYPE: "The body must be application/x-www-form-urlencoded.",
+    FramingRefusal.CHARSET: "The body must be UTF-8.",
+    FramingRefusal.INVALID_LENGTH: "The body is too large.",
+    FramingRefusal.TOO_LARGE: "The body is too large.",
+}
 
 
 class OAuthRequest(NamedTuple):
@@ -45,21 +53,9 @@ async def read_oauth_request(request: Request) -> OAuthRequest:
             if name in headers:
                 raise InvalidRequest("A header was given more than once.")
             headers[name] = raw_value.decode("latin-1")
-    media_type, _, parameters = headers.get("content-type", "").partition(";")
-    if media_type.strip().lower() != FORM_MEDIA_TYPE:
-        raise InvalidRequest("The body must be application/x-www-form-urlencoded.")
-    charset = parameters.strip().lower()
-    if charset and charset.replace(" ", "") not in {"charset=utf-8", 'charset="utf-8"'}:
-        raise InvalidRequest("The body must be UTF-8.")
-    declared = headers.get("content-length")
-    # isascii(): str.isdigit() also accepts digits such as "²" that int() refuses. The length
-    # before int(), which refuses more than 4,300 digits; 20 hold any 64-bit length.
-    if declared is not None and (
-        not (declared.isascii() and declared.isdigit())
-        or len(declared) > 20
-        or int(declared) > MAX_BODY_BYTES
-    ):
-        raise InvalidRequest("The body is too large.")
+    refusal = framing_refusal(headers, FORM_MEDIA_TYPE, MAX_BODY_BYTES, utf8=True)
+    if refusal is not None:
+        raise InvalidRequest(_FRAMING_REFUSALS[refusal])
     body = await read_bounded(request.receive, MAX_BODY_BYTES)
     if body is None:
         raise InvalidRequest("The body is too large.")

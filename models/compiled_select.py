@@ -14,6 +14,12 @@ converts otherwise, a constant in the query, a reordering), the shape is never c
 every call simply runs the Tortoise query. So a cached text is only ever used with parameters
 proven to line up with it. Every argument must therefore reach the SQL as a parameter: pass a
 LIMIT as an argument too. A query with `prefetch_related` or annotations is never compiled.
+
+Tortoise internals it relies on, none of them public API: `QuerySet.sql()` leaving the built query
+on the queryset (`query.query.get_parameterized_sql()`, `_select_related_idx`, `_prefetch_map`,
+`_annotations`), and the executor (`_meta.db.executor_class(...).execute_select`). It is tested
+with tortoise-orm 1.1; tests/test_compiled_select.py fails naming this module when another
+version is installed, and pyproject.toml allows only that range.
 """
 
 from __future__ import annotations

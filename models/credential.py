@@ -21,6 +21,13 @@ if TYPE_CHECKING:
     from models.organisation import Organisation
 
 
+def before_expiry(expires_at: datetime | None, now: datetime) -> bool:
+    """The one expiry rule, for credentials and secrets alike and for every reader (admin views,
+    lifecycle, the token endpoint and the Partner API through auth/credential_directory.py):
+    usable strictly before `expires_at`; at that instant it has expired."""
+    return expires_at is None or now < expires_at
+
+
 class Credential(Model):
     id = fields.UUIDField(primary_key=True)
     organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
@@ -56,7 +63,7 @@ class Credential(Model):
     def status_at(self, now: datetime) -> CredentialStatus:
         if self.revoked_at is not None:
             return CredentialStatus.REVOKED
-        if self.expires_at is not None and self.expires_at <= now:
+        if not before_expiry(self.expires_at, now):
             return CredentialStatus.EXPIRED
         return CredentialStatus.ACTIVE
 
@@ -82,6 +89,4 @@ class CredentialSecret(Model):
         table = "credential_secret"
 
     def is_live_at(self, now: datetime) -> bool:
-        if self.ended_at is not None:
-            return False
-        return self.expires_at is None or self.expires_at > now
+        return self.ended_at is None and before_expiry(self.expires_at, now)

@@ -42,7 +42,7 @@ class AuditAction(StrEnum):
     CREDENTIAL_SECRET_REGENERATED = "CREDENTIAL_SECRET_REGENERATED"
     CREDENTIAL_UPDATED = "CREDENTIAL_UPDATED"
     CREDENTIAL_REVOKED = "CREDENTIAL_REVOKED"
-    # Issue 6: a previous secret ended before its grace period ran out; the organisation's policy.
+    # A previous secret ended before its grace period ran out; the organisation's policy changed.
     CREDENTIAL_PREVIOUS_SECRET_ENDED = "CREDENTIAL_PREVIOUS_SECRET_ENDED"
     CREDENTIAL_POLICY_UPDATED = "CREDENTIAL_POLICY_UPDATED"
     # Aggregated per credential and minute (after: count), so a flood cannot fill the table.

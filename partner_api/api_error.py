@@ -1,5 +1,6 @@
 """The Partner API's expected refusals: raised anywhere below the endpoints (parsing, reservations)
-and turned into the one error body `{"error", "error_description", "field"?}` in partner_http."""
+and turned into the one error body `{"error", "error_description", "field"?}` in
+partner_endpoint.py."""
 
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ from partner_api import database_unavailable, log_redaction
 from partner_api.admin_page import admin_page_routes
 from partner_api.database import ensure_sqlite_directory, schema_lock, tortoise_config
 from partner_api.docs_page import documentation_routes
+from partner_api.error_body import error_body
 from partner_api.graphql_endpoint import AdminGraphQL
 from partner_api.json_response import JSONResponse
 from partner_api.oauth_http import OAuthEndpoints
@@ -81,7 +82,7 @@ async def http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "invalid_request")
     return JSONResponse(
-        {"error": code, "error_description": error.detail},
+        error_body(code, error.detail),
         status_code=error.status_code,
         headers={**(error.headers or {}), "Cache-Control": "no-store"},
     )

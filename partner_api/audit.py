@@ -1,4 +1,5 @@
-"""Writing audit events; callers run `record` in the same transaction as the change it records."""
+"""Writing audit events for admin actions; callers run `record` in the same transaction as the
+change it records. The row itself is written by `models.audit.write_audit_event`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ from typing import Any
 from uuid import UUID
 
 from auth.identity import AdminIdentity
-from models.audit import AuditEvent
+from models.audit import AuditEvent, write_audit_event
 from models.credential import Credential
 from models.enums import ActorType, AuditAction
-
-USER_AGENT_MAX_LENGTH = 300
 
 
 @dataclass(frozen=True)
@@ -39,15 +38,15 @@ async def record(
     actor_label: str | None = None,
 ) -> AuditEvent:
     identity = actor.identity
-    return await AuditEvent.create(
+    return await write_audit_event(
+        action,
         organisation_id=organisation_id,
-        action=action,
         actor_type=ActorType.USER if identity or actor_user_id else ActorType.SYSTEM,
         actor_user_id=identity.user_id if identity else actor_user_id,
         actor_label=actor_label or actor.label,
-        credential=credential,
+        credential_id=None if credential is None else credential.id,
         ip_address=actor.ip_address,
-        user_agent=(actor.user_agent or "")[:USER_AGENT_MAX_LENGTH] or None,
+        user_agent=actor.user_agent,
         before=before,
         after=after,
     )

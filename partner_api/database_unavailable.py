@@ -39,6 +39,7 @@ from strawberry.extensions import SchemaExtension
 from tortoise.exceptions import BaseORMException, DBConnectionError
 
 from graphql import GraphQLError
+from partner_api.error_body import error_body
 
 logger = logging.getLogger("partner_api.database")
 
@@ -104,12 +105,16 @@ class _OncePerSecond:
 _log = _OncePerSecond()
 
 
-def _body(path: str) -> bytes:
-    if path == "/graphql":
-        document: object = {"errors": [{"message": MESSAGE, "extensions": {"code": GRAPHQL_CODE}}]}
-    else:
-        document = {"error": "temporarily_unavailable", "error_description": MESSAGE}
+def _encoded(document: object) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
+
+
+_GRAPHQL_BODY = _encoded({"errors": [{"message": MESSAGE, "extensions": {"code": GRAPHQL_CODE}}]})
+_BODY = _encoded(error_body("temporarily_unavailable", MESSAGE))
+
+
+def _body(path: str) -> bytes:
+    return _GRAPHQL_BODY if path == "/graphql" else _BODY
 
 
 async def answer_503(request: Request, error: Exception) -> Response:

@@ -16,18 +16,17 @@ from tortoise.transactions import in_transaction
 
 from auth.identity import AdminIdentity
 from auth.keyed_hash import KeyedHasher
-from models.admin import AdminUser
 from models.enums import AccessLevel, Role
 from models.organisation import Organisation
 from models.tenancy import TenantScope
 from partner_api.admins import create_admin
 from partner_api.audit import Actor
 from partner_api.clock import utcnow
+from partner_api.credential_changes import revoke_credential
 from partner_api.credentials import (
     CredentialDraft,
     create_credential,
     regenerate_secret,
-    revoke_credential,
 )
 from partner_api.demo_ticketing import TicketingSummary, seed_ticketing
 
@@ -125,7 +124,3 @@ async def _seed_demo(hasher: KeyedHasher) -> DemoLogin:
         client_secret=box_office.secret_value,
         ticketing=ticketing,
     )
-
-
-async def demo_owner_exists() -> bool:
-    return await AdminUser.filter(email=DEMO_OWNER).exists()

@@ -1,8 +1,8 @@
 """The key material development generates for itself: where it lives, and making it once.
 
-Production never generates keys (partner_api/settings.py refuses to start without them). In
-development a missing pepper or key-encryption key is generated once and kept in a directory tied
-to the database rather than to the working directory, so `seed-demo` run in one directory and
+Production never generates keys (partner_api/settings_secrets.py refuses to start without them).
+In development a missing pepper or key-encryption key is generated once and kept in a directory
+tied to the database rather than to the working directory, so `seed-demo` run in one directory and
 `serve` in another use the same keys:
 
 - PARTNER_API_DATA_DIR when it is set;

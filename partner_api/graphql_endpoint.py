@@ -16,7 +16,7 @@ from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from partner_api.client_address import client_address
-from partner_api.request_body import read_bounded
+from partner_api.request_body import FramingRefusal, framing_refusal, read_bounded
 from partner_api.request_headers import RepeatedHeader, single_header
 from partner_api.services import Services
 from schema.context import Context
@@ -39,6 +39,10 @@ class AdminGraphQL(GraphQL[Context, None]):
         self.services = services
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        # Answers can carry a client secret (create, regenerate) or a session token (login), and
+        # every answer is one admin's view of their organisation: no cache may keep any (TE-17).
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
         identity = await self.services.authenticator.authenticate(request)
         return Context(
             request=request,
@@ -102,13 +106,10 @@ def _refuse(request: Request, *, graphiql: bool) -> Response | None:
         return _refusal(405, "METHOD_NOT_ALLOWED", "Send GraphQL operations as a JSON POST.")
     if request.method != "POST":
         return _refusal(405, "METHOD_NOT_ALLOWED", "Send GraphQL operations as a JSON POST.")
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json":
+    refusal = framing_refusal(request.headers, "application/json", MAX_BODY_BYTES)
+    if refusal is FramingRefusal.MEDIA_TYPE:
         return _refusal(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.")
-    length = request.headers.get("content-length")
-    # isascii(): str.isdigit() also accepts digits such as "²" that int() refuses.
-    if length is not None and (
-        not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY_BYTES
-    ):
+    # A Content-Length that is not a number is no body this endpoint reads, like one too large.
+    if refusal is not None:
         return _too_large()
     return None

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from auth.authorization_server import AuthenticatedClient, AuthorizationServer
 from auth.client_auth import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, presented_client
@@ -22,13 +21,12 @@ from auth.oauth_errors import (
     MethodNotAllowed,
     OAuth2Error,
     ServerError,
-    UnsupportedGrantType,
     error_response,
 )
 from auth.scopes import CATALOGUE
 from auth.token_request import OAuthRequest, read_oauth_request
+from partner_api.asgi_endpoint import AsgiEndpoint
 from partner_api.client_address import client_address
-from partner_api.database_unavailable import is_database_unavailable
 from partner_api.json_response import JSONResponse, encode_headers
 from partner_api.observability.metrics import TOKEN_ISSUED, count_token_refusal
 from partner_api.settings import Settings
@@ -39,46 +37,42 @@ Handler = Callable[[Request], Awaitable[Response]]
 _NO_STORE = encode_headers(NO_STORE_HEADERS)
 
 
-class _EveryMethod:
-    """An OAuth endpoint as a plain ASGI app, for every HTTP method, TRACE and made-up ones
-    included, so each is refused with the same RFC 6749 §5.2 answer (TE-01): Starlette routes all
-    methods to an ASGI app given as an instance, while a function endpoint only gets the methods
-    listed. POST only; every OAuth2Error becomes its §5.2 response. With `counts_tokens`, refusals
-    are counted by reason (partner_api_token_requests_total).
-
-    Not wrapped in Starlette's `request_response`, whose second exception-handling layer each
-    request would pay for: what escapes here (a database outage) reaches the app's
-    ExceptionMiddleware, which holds the same handlers."""
+class _EveryMethod(AsgiEndpoint):
+    """An OAuth endpoint for every HTTP method, TRACE and made-up ones included, so each is
+    refused with the same RFC 6749 §5.2 answer (TE-01): Starlette routes all methods to an ASGI
+    app given as an instance, while a function endpoint only gets the methods listed. POST only;
+    every OAuth2Error becomes its §5.2 response. With `counts_tokens`, refusals are counted by
+    reason (partner_api_token_requests_total)."""
 
     __slots__ = ("_counts_tokens", "_work")
+
+    logger = logger
+    fault_message = "unexpected fault in an OAuth endpoint"
 
     def __init__(self, work: Handler, *, counts_tokens: bool = False) -> None:
         self._work = work
         self._counts_tokens = counts_tokens
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self._respond(Request(scope, receive, send))
-        await response(scope, receive, send)
-
-    async def _respond(self, request: Request) -> Response:
-        counts_tokens = self._counts_tokens
+    async def respond(self, request: Request) -> Response:
         try:
             if request.method != "POST":
                 raise MethodNotAllowed
             return await self._work(request)
         except OAuth2Error as error:
-            if counts_tokens:
+            if self._counts_tokens:
                 count_token_refusal(error.error, error.status_code)
             return error_response(error)
         except Exception as error:
-            if is_database_unavailable(error):
-                if counts_tokens:
-                    count_token_refusal("temporarily_unavailable", 503)
-                raise  # answered 503 by partner_api.database_unavailable
-            logger.exception("unexpected fault in an OAuth endpoint")
-            if counts_tokens:
-                count_token_refusal(ServerError.error, ServerError.status_code)
-            return error_response(ServerError())
+            return self.fault(error)
+
+    def database_unavailable(self) -> None:
+        if self._counts_tokens:
+            count_token_refusal("temporarily_unavailable", 503)
+
+    def fault_response(self) -> Response:
+        if self._counts_tokens:
+            count_token_refusal(ServerError.error, ServerError.status_code)
+        return error_response(ServerError())
 
 
 class OAuthEndpoints:
@@ -107,18 +101,10 @@ class OAuthEndpoints:
         return client, client_ip
 
     async def token(self, request: Request) -> Response:
-        """RFC 6749 §4.4: the client credentials grant."""
+        """RFC 6749 §4: the grant the request names (auth/grants.py) issues the token."""
         oauth_request = await read_oauth_request(request)
-        form = oauth_request.form
-        grant_type = form.get("grant_type")
-        if not grant_type:
-            raise InvalidRequest("grant_type is required.")
-        if grant_type != GRANT_TYPE:
-            raise UnsupportedGrantType("Only client_credentials is supported.")
-        client, client_ip = await self._authenticate(request, oauth_request)
-        issued = await self.server.issue_token(
-            client, requested_scope=form.get("scope"), client_ip=client_ip
-        )
+        grant = self.server.grant_for(oauth_request.form)
+        issued = await grant.create_token(oauth_request, client_ip=self._client_ip(request))
         # RFC 6749 §5.1. Formatted directly: the token is base64url and dots, and scope names
         # are scope-tokens from the catalogue, so nothing needs JSON escaping.
         body = (

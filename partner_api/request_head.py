@@ -12,14 +12,16 @@ bound plus two reads from the socket (256 KiB each with uvloop)."""
 
 from __future__ import annotations
 
+import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from partner_api.error_body import error_body
 
 # Like common front ends (nginx: 4 x 8 KiB; Node.js and h11: 16 KiB). An access token is at most
 # 8 KiB (auth/access_tokens.py MAX_TOKEN_LENGTH), a client's Basic header a few hundred bytes.
 MAX_HEAD_BYTES = 32 * 1024
-_BODY = (
-    b'{"error":"invalid_request","error_description":'
-    b'"The URL and headers exceed %d bytes."}' % MAX_HEAD_BYTES
+_BODY = orjson.dumps(
+    error_body("invalid_request", f"The URL and headers exceed {MAX_HEAD_BYTES} bytes.")
 )
 # How long the rest of a refused head is read and dropped before the connection is closed.
 LINGER_SECONDS = 2.0

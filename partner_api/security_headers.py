@@ -1,4 +1,4 @@
-"""Security headers on every HTTP response (issue 6, production configuration).
+"""Security headers on every HTTP response, with HSTS added in production.
 
 Pages set their own strict Content-Security-Policy (the admin page, /docs); this policy adds what
 every response needs and a page might forget:

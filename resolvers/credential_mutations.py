@@ -11,8 +11,8 @@ from typing import TypeVar
 
 import strawberry
 
+from partner_api import credential_changes, previous_secrets
 from partner_api import credentials as lifecycle
-from partner_api import previous_secrets
 from partner_api.clock import utcnow
 from partner_api.credentials import KEEP, CredentialChanges, CredentialDraft, Keep
 from partner_api.lifecycle import LifecycleWindows
@@ -171,7 +171,7 @@ async def revoke_credential(
     if not _may_manage(context):
         return PermissionDenied(message=PERMISSION_DENIED)
     try:
-        revoked = await lifecycle.revoke_credential(
+        revoked = await credential_changes.revoke_credential(
             context.tenant, context.actor, str(input.id), input.reason, now=utcnow()
         )
     except InvalidInput as error:
@@ -196,7 +196,7 @@ async def update_credential(
             expires_at=_given(input.expires_at),
             ip_allowlist=_given(input.ip_allowlist),
         )
-        updated = await lifecycle.update_credential(
+        updated = await credential_changes.update_credential(
             context.tenant, context.actor, str(input.id), changes, now=utcnow()
         )
     except InvalidInput as error:

@@ -30,7 +30,7 @@ class Context:
         """The organisation's credential policy, read once per request (a page of credentials
         asks for it once per credential)."""
         # The page's resolvers run concurrently: they share one pending read rather than each
-        # finding the cache empty and querying (20 reads for a page of 20 before this).
+        # finding the cache empty and querying (20 reads for a page of 20).
         pending = self._policies.get(organisation_id)
         if pending is None:
             pending = asyncio.ensure_future(max_lifetime_days(organisation_id))

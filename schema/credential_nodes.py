@@ -3,8 +3,8 @@
 Everything a node shows beyond its own row — its live secrets, its creator, the organisation's
 policy (for `exceedsPolicy`) — is loaded here in three queries for the page, run concurrently,
 and the lifecycle signals are worked out with one `now`. The nodes then hold plain values, so
-GraphQL completes a page of 20 without awaiting anything per credential. Before this, three
-async field resolvers per node made 60 awaitables per page, which cost more than the queries
+GraphQL completes a page of 20 without awaiting anything per credential: three async field
+resolvers per node would make 60 awaitables per page, which cost more than the queries
 (docs/benchmarks.md, "GraphQL list").
 
 The three queries run whatever fields were selected: they are indexed lookups bounded by the

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from tortoise import connections
 
+from auth.client_auth import CLIENT_SECRET_BASIC, PresentedClient
+from auth.client_secrets import AuthenticatedClient, verify_client
+from auth.credential_directory import CredentialDirectory
 from auth.keyed_hash import KeyedHasher
+from auth.tokens import (
+    CLIENT_SECRET_PREFIX,
+    SECRET_RANDOM_LENGTH,
+    _with_checksum,
+    client_secret_lookup_id,
+    random_base62,
+)
 from models.admin import AdminUser, Membership
 from models.credential import Credential
 from models.enums import AccessLevel, Role
@@ -138,6 +153,41 @@ async def regenerate_via_graphql(
     assert "errors" not in body, body
     result: dict[str, Any] = body["data"]["regenerateCredentialSecret"]
     return result
+
+
+async def verify_client_secret(
+    client_id: str, secret: str, *, hasher: KeyedHasher, now: datetime
+) -> AuthenticatedClient | None:
+    """The token endpoint's own check of a client ID and secret (`auth.client_secrets.
+    verify_client`) at `now`, from a cold credential cache: the client, or None when refused."""
+    presented = PresentedClient(client_id, secret, CLIENT_SECRET_BASIC)
+    found = await verify_client(CredentialDirectory(), hasher, presented, client_ip=None, now=now)
+    return None if isinstance(found, str) else found
+
+
+def wrong_secret_for(secret: str) -> str:
+    """A wrong secret that reaches the keyed-hash comparison: well-formed, with a valid checksum
+    and `secret`'s own lookup part (so its row is found), but another random part."""
+    lookup_id = client_secret_lookup_id(secret)
+    assert lookup_id is not None, "not a well-formed client secret"
+    return _with_checksum(CLIENT_SECRET_PREFIX, lookup_id + random_base62(SECRET_RANDOM_LENGTH))
+
+
+@contextmanager
+def counting_queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every SQL statement the default connection runs while the block is open."""
+    statements: list[str] = []
+    client_class = type(connections.get("default"))
+    with monkeypatch.context() as patch:
+        for name in ("execute_query", "execute_query_dict"):
+            original = getattr(client_class, name)
+
+            async def counted(self: Any, query: str, *args: Any, _original: Any = original) -> Any:
+                statements.append(query)
+                return await _original(self, query, *args)
+
+            patch.setattr(client_class, name, counted)
+        yield statements
 
 
 async def credential_row(credential_id: str) -> Credential:

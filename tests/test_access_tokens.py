@@ -271,6 +271,7 @@ async def verifier(app: Starlette, client: httpx.AsyncClient) -> Verifier:
 
 
 async def test_rs01_alg_none_is_refused(verifier: Verifier) -> None:
+    """AT-01/RS-01: `alg: none` is never accepted, with an empty signature or any other."""
     header = {"alg": "none", "typ": "at+jwt", "kid": verifier.key.kid}
     await verifier.assert_refused(hand_made(header, verifier.claims, lambda _: b""))
     await verifier.assert_refused(hand_made(header, verifier.claims, lambda _: b"x"))
@@ -280,6 +281,8 @@ async def test_rs01_alg_none_is_refused(verifier: Verifier) -> None:
 async def test_rs01_hs256_signed_with_our_public_key_as_hmac_secret_is_refused(
     verifier: Verifier, secret_form: str
 ) -> None:
+    """AT-01/RS-01: HMAC algorithms are never accepted, even keyed with our own public key in
+    any of its forms (algorithm confusion)."""
     public = verifier.key.public_key
     secret = {
         "pem": lambda: public.public_bytes(

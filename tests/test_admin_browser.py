@@ -1,4 +1,4 @@
-"""The admin page end to end (issue 5): Debian's Chromium, driven by Playwright, against a live
+"""The admin page end to end: Debian's Chromium, driven by Playwright, against a live
 `partner-api serve` on loopback (SQLite, or PostgreSQL with TEST_DATABASE_URL).
 
 Each test works in its own organisation, seeded before the server starts, so the tests do not
@@ -29,11 +29,11 @@ from models.tenancy import TenantScope
 from partner_api.admins import AdminAccount, create_admin
 from partner_api.audit import Actor
 from partner_api.clock import utcnow
+from partner_api.credential_changes import revoke_credential
 from partner_api.credentials import (
     CredentialDraft,
     create_credential,
     regenerate_secret,
-    revoke_credential,
 )
 from partner_api.database import tortoise_config
 from tests.browser_support import (
@@ -159,7 +159,7 @@ async def _seed_screenshot_organisation() -> None:
 
 
 async def _seed_lifecycle_organisation() -> None:
-    """Credentials showing each lifecycle signal (issue 6), and an owner and a developer."""
+    """Credentials showing each lifecycle signal, and an owner and a developer."""
     owner = await _admin("owner@lifecycle-tickets.example", "Lifecycle Tickets", Role.OWNER)
     await _admin("developer@lifecycle-tickets.example", "Lifecycle Tickets", Role.DEVELOPER)
     now = utcnow()
@@ -774,7 +774,7 @@ async def test_phone_width_and_colour_schemes(
     assert await page.evaluate(no_sideways_scroll)
 
 
-# -- lifecycle signals and the credential policy (issue 6) -------------------------------------
+# -- lifecycle signals and the credential policy -----------------------------------------------
 
 
 async def test_lifecycle_badges_policy_and_ending_a_previous_secret(

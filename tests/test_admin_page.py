@@ -1,4 +1,4 @@
-"""The admin page's server side, without a browser (issue 5): routes, security headers, local
+"""The admin page's server side, without a browser: routes, security headers, local
 assets only, no inline code, and the GraphQL documents the page runs. The browser suite is
 tests/test_admin_browser.py.
 """

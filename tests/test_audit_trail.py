@@ -12,14 +12,21 @@ import pytest
 from starlette.applications import Starlette
 
 import partner_api.audit
-from auth.client_secrets import verify_client_secret
 from auth.keyed_hash import KeyedHasher
 from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
 from partner_api.clock import utcnow
 from partner_api.services import Services
 from tests.conftest import CLIENT_ADDRESS
-from tests.helpers import admin_token, create_via_graphql, gql, login, make_admin, operation
+from tests.helpers import (
+    admin_token,
+    create_via_graphql,
+    gql,
+    login,
+    make_admin,
+    operation,
+    verify_client_secret,
+)
 
 ADMIN = "admin@acme.example"
 USER_AGENT = "PartnerSettingsPage/1.0 (audit tests)"

@@ -1,4 +1,4 @@
-"""The `partner-api` console script, run as a subprocess (issue item 9, PRODUCT.md §3.4).
+"""The `partner-api` console script, run as a subprocess (PRODUCT.md §3.4).
 
 Each test gets its own database: an SQLite file under tmp_path, or a freshly created PostgreSQL
 database when `TEST_DATABASE_URL` points at PostgreSQL. Errors must be one line on stderr.
@@ -18,7 +18,6 @@ import httpx
 import pytest
 from tortoise.context import TortoiseContext
 
-from auth.client_secrets import verify_client_secret
 from auth.keyed_hash import KeyedHasher
 from auth.passwords import verify_password
 from auth.tokens import CLIENT_SECRET_PATTERN
@@ -28,7 +27,7 @@ from partner_api.clock import utcnow
 from partner_api.database import tortoise_config
 from partner_api.settings import Settings
 from tests.database import empty_database
-from tests.helpers import gql, operation
+from tests.helpers import gql, operation, verify_client_secret
 
 CLI = Path(sys.executable).parent / "partner-api"
 PEPPER = "cli-test-pepper-0123456789abcdefghijklmnop"

@@ -3,12 +3,18 @@ compilation when the bound values would not line up with Tortoise's own paramete
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from datetime import timedelta, timezone
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 from tortoise.context import TortoiseContext
 from tortoise.queryset import QuerySet
 
@@ -20,6 +26,32 @@ from models.enums import AccessLevel
 from models.tenancy import TenantScope
 from partner_api.clock import utcnow
 from tests.helpers import make_admin, make_credential
+
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+# The tortoise-orm releases whose internals models/compiled_select.py is tested with.
+TESTED_TORTOISE = SpecifierSet(">=1.1,<1.2")
+
+
+def test_the_installed_tortoise_is_one_compiled_select_is_tested_with() -> None:
+    installed = Version(version("tortoise-orm"))
+    assert installed in TESTED_TORTOISE, (
+        f"models/compiled_select.py relies on Tortoise internals and is tested with "
+        f"tortoise-orm {TESTED_TORTOISE}, not the installed {installed}: run this file and "
+        "`make bench` with it, then widen TESTED_TORTOISE here and the pyproject.toml range"
+    )
+
+
+def test_pyproject_allows_only_the_tortoise_releases_compiled_select_is_tested_with() -> None:
+    dependencies = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["dependencies"]
+    tortoise = [
+        requirement.specifier
+        for requirement in map(Requirement, dependencies)
+        if requirement.name == "tortoise-orm"
+    ]
+    assert tortoise == [TESTED_TORTOISE], (
+        f"pyproject.toml allows tortoise-orm {tortoise}; models/compiled_select.py is tested with "
+        f"{TESTED_TORTOISE} only"
+    )
 
 
 def counting(

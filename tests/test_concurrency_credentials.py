@@ -1,4 +1,4 @@
-"""Concurrent credential mutations on PostgreSQL (issue 7; SECURITY.md CR-06, LG-01, TE-14).
+"""Concurrent credential mutations on PostgreSQL (SECURITY.md CR-06, LG-01, TE-14).
 
 Fifty `regenerateCredentialSecret` (with several grace periods), `updateCredential` and
 `revokeCredential` calls race on ONE credential through GraphQL over ASGI, while a sampler reads

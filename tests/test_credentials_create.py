@@ -14,7 +14,7 @@ from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
 from models.enums import AuditAction
 from partner_api.clock import utcnow
-from tests.helpers import admin_token, create_via_graphql, gql, operation
+from tests.helpers import PASSWORD, admin_token, create_via_graphql, gql, operation
 
 URL_SAFE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_")
 
@@ -186,3 +186,39 @@ async def test_cr02_secret_is_returned_once_and_never_readable_again(
         assert secret not in text
         assert secret[4:] not in text
         assert stored_hash not in text
+
+
+@pytest.mark.parametrize(
+    ("document", "variables"),
+    [
+        ("CreateCredential", None),
+        ("RegenerateCredentialSecret", "regenerate"),
+        ("Login", "login"),
+    ],
+)
+async def test_te17_graphql_answers_carrying_a_secret_are_never_cached(
+    client: httpx.AsyncClient, document: str, variables: str | None
+) -> None:
+    """The GraphQL answers that carry a client secret or a session token are `no-store`."""
+    token = await admin_token(client)
+    created = await create_via_graphql(client, token)
+    inputs: dict[str, Any] = {
+        "CreateCredential": {
+            "input": {
+                "name": "Reseller",
+                "contactEmail": "ops@reseller.example",
+                "accessLevel": "FULL",
+            }
+        },
+        "regenerate": {"input": {"id": created["credential"]["id"], "gracePeriodMinutes": 0}},
+        "login": {"email": "admin@acme.example", "password": PASSWORD},
+    }
+    response = await client.post(
+        "/graphql",
+        json={"query": operation(document), "variables": inputs[variables or document]},
+        headers={"Authorization": f"Bearer {token}"} if document != "Login" else {},
+    )
+    assert response.status_code == 200
+    assert "errors" not in response.json(), response.text
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["pragma"] == "no-cache"

@@ -11,7 +11,6 @@ import pytest
 from starlette.applications import Starlette
 
 import tests.database
-from auth.client_secrets import verify_client_secret
 from auth.keyed_hash import KeyedHasher
 from models.credential import Credential, CredentialSecret
 from partner_api.clock import utcnow
@@ -24,6 +23,7 @@ from tests.helpers import (
     gql,
     operation,
     regenerate_via_graphql,
+    verify_client_secret,
 )
 
 # Distinct from the built-in defaults, so the tests prove the configured values are used.

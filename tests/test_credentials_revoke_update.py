@@ -10,7 +10,6 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from auth.client_secrets import verify_client_secret
 from auth.keyed_hash import KeyedHasher
 from auth.scopes import CATALOGUE
 from models.audit import AuditEvent
@@ -18,7 +17,7 @@ from models.credential import Credential, CredentialSecret
 from models.enums import AuditAction
 from partner_api.clock import utcnow
 from partner_api.services import Services
-from tests.helpers import admin_token, create_via_graphql, gql, operation
+from tests.helpers import admin_token, create_via_graphql, gql, operation, verify_client_secret
 
 CATALOGUE_NAMES = [scope.name for scope in CATALOGUE]
 

@@ -1,4 +1,4 @@
-"""The demo organisation's ticketing data (issue 4 item 2): what a new user sees through the
+"""The demo organisation's ticketing data: what a new user sees through the
 Partner API right after `partner-api seed-demo` must be consistent — stock that adds up, barcodes
 only for completed orders, one per ticket, and no real-looking customer addresses."""
 

@@ -1,4 +1,4 @@
-"""The developer documentation behind the admin page's "Documentation" link (issue 4, item 6):
+"""The developer documentation behind the admin page's "Documentation" link:
 reachable from `partnerApi.documentationUrl`, complete, rendered from the OpenAPI document, and
 self-contained (our own assets, no CDN, a strict Content-Security-Policy)."""
 

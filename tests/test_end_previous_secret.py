@@ -12,7 +12,6 @@ import pytest
 from starlette.applications import Starlette
 
 import partner_api.audit
-from auth.client_secrets import verify_client_secret
 from models.audit import AuditEvent
 from models.credential import CredentialSecret
 from models.enums import AuditAction, Role
@@ -27,6 +26,7 @@ from tests.helpers import (
     create_via_graphql,
     gql,
     operation,
+    verify_client_secret,
 )
 
 

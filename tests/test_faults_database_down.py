@@ -1,10 +1,12 @@
 """The database goes away: requests get 503 (never a 500, never a hang) and the service recovers by
-itself when it returns (issue 7; docs/faults.md).
+itself when it returns (docs/faults.md).
 
 The first tests inject the faults PostgreSQL really raises into the app in process (both
 databases): each surface answers 503 with its stable body. The last one is the real thing: a live
 `partner-api serve` on PostgreSQL under load from several clients while the cluster behind
-TEST_DATABASE_URL is stopped for a few seconds and started again.
+TEST_DATABASE_URL is stopped for a few seconds and started again. Other tests share that cluster,
+so it runs in a step of its own (`make test-postgres-outage`, after `make test-postgres`, which
+leaves it out) and skips itself in a run that holds tests of other modules.
 """
 
 from __future__ import annotations
@@ -320,7 +322,18 @@ async def all_succeed(http: httpx.AsyncClient, partner: Partner, session: str) -
 
 
 @pytest.fixture
-async def live_server(tmp_path: Path) -> AsyncIterator[Server]:
+def alone(request: pytest.FixtureRequest) -> None:
+    """Stopping the cluster ends every other session on it, so the outage runs only where no test
+    of another module shares the run: `make test-postgres-outage`, or this module by itself."""
+    if any(item.path != request.path for item in request.session.items):
+        pytest.skip(
+            "stops the PostgreSQL cluster the rest of the suite uses: run it alone "
+            "(make test-postgres-outage)"
+        )
+
+
+@pytest.fixture
+async def live_server(tmp_path: Path, alone: None) -> AsyncIterator[Server]:
     async with empty_database(tmp_path / "unused.sqlite3") as database_url:
         env = server_environment(tmp_path, database_url)
         await create_admin(env, tmp_path)

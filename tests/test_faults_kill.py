@@ -1,5 +1,5 @@
 """kill -9 during mixed load, then restart: what was acknowledged holds, nothing is half-done
-(issue 7; docs/faults.md). Runs on SQLite (a WAL file) and on PostgreSQL.
+(docs/faults.md). Runs on SQLite (a WAL file) and on PostgreSQL.
 
 Several clients drive a live `partner-api serve` for about two seconds: they create credentials,
 rotate secrets (with and without a grace period), re-scope and revoke credentials, get tokens,
@@ -27,11 +27,15 @@ and over HTTP, from the restarted server:
 
 A request in flight at the kill may or may not have happened: its credential is left out of the
 HTTP durability checks, never out of the all-or-nothing checks.
+
+The run's random seed is printed before it starts (shown with a failure, or by `pytest -rP`);
+`TEST_KILL_SEED=<seed>` replays that run's plan.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -41,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from tortoise.context import TortoiseContext
 
 from models.audit import AuditEvent
@@ -59,6 +64,9 @@ from tests.faults_support import (
     server_environment,
 )
 
+# Replays a run: the choices of the clients and the moment of the kill follow from the seed (the
+# server's timing does not, so a replay meets the same plan, not the same interleaving).
+SEED_VARIABLE = "TEST_KILL_SEED"
 CLIENTS = 6
 KILL_WINDOW_SECONDS = (2.0, 3.0)
 REQUEST_TIMEOUT_SECONDS = 10.0
@@ -243,7 +251,9 @@ async def test_kill_9_under_mixed_load_loses_no_acknowledged_change_and_leaves_n
     """After a SIGKILL mid-load and a restart: revoked stays revoked (CR-06) for credentials and
     RFC 7009 tokens, every acknowledged credential action has its audit event (LG-01), and no
     change is half applied. The module docstring lists every check."""
-    seed = random.randrange(1 << 32)
+    seed = chosen_seed()
+    # Printed before anything can fail, so a failing run can be replayed.
+    print(f"seed {seed} (replay with {SEED_VARIABLE}={seed})", flush=True)
     rng = random.Random(seed)
     async with empty_database(tmp_path / "killed.sqlite3") as database_url:
         env = server_environment(tmp_path, database_url)
@@ -265,6 +275,17 @@ async def test_kill_9_under_mixed_load_loses_no_acknowledged_change_and_leaves_n
         f"{len(ledger.in_flight)}, of which committed: {committed_in_flight}; "
         f"SQLite WAL left by the kill: {wal}"
     )
+
+
+def chosen_seed() -> int:
+    """The seed of TEST_KILL_SEED when it is set, else a new one."""
+    value = os.environ.get(SEED_VARIABLE)
+    if value is None:
+        return random.randrange(1 << 32)
+    try:
+        return int(value)
+    except ValueError:
+        pytest.fail(f"{SEED_VARIABLE} must be an integer seed, not {value!r}")
 
 
 def sqlite_wal(database_url: str) -> str:

@@ -9,19 +9,17 @@ and check that the batched values land on the right nodes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from strawberry.types.base import get_object_definition
-from tortoise import connections
 
 from models.organisation import Organisation
 from schema.types import Credential, CredentialSecret, User
 from tests.helpers import (
     admin_token,
+    counting_queries,
     create_via_graphql,
     gql,
     make_credential,
@@ -31,23 +29,6 @@ from tests.helpers import (
 
 # The session, the page, its live secrets, its creators, the policy, and the COUNT.
 QUERIES_PER_PAGE = 6
-
-
-@contextmanager
-def counting_queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every SQL statement the default connection runs while the block is open."""
-    statements: list[str] = []
-    client_class = type(connections.get("default"))
-    with monkeypatch.context() as patch:
-        for name in ("execute_query", "execute_query_dict"):
-            original = getattr(client_class, name)
-
-            async def counted(self: Any, query: str, *args: Any, _original: Any = original) -> Any:
-                statements.append(query)
-                return await _original(self, query, *args)
-
-            patch.setattr(client_class, name, counted)
-        yield statements
 
 
 async def page(client: httpx.AsyncClient, token: str) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""A bounded schemathesis run against the admin GraphQL API (`POST /graphql`, issue 7).
+"""A bounded schemathesis run against the admin GraphQL API (`POST /graphql`).
 
 Schemathesis reads the schema by introspection and, for every root field of Query and Mutation,
 generates documents from it (hypothesis-graphql): valid ones and, in a second pass, invalid ones.

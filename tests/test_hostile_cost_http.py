@@ -57,8 +57,9 @@ FORM = (b"content-type", b"application/x-www-form-urlencoded")
 JSON = (b"content-type", b"application/json")
 GRANT = b"grant_type=client_credentials"
 # The bounds the catalogue fills: the OAuth form body (auth/token_request.py MAX_BODY_BYTES) and
-# its field count (MAX_FIELDS), the Partner API's JSON body (partner_http.py MAX_BODY_BYTES), the
-# request head (partner_api/request_head.py MAX_HEAD_BYTES) and orjson's nesting depth.
+# its field count (MAX_FIELDS), the Partner API's JSON body (partner_requests.py
+# MAX_BODY_BYTES), the request head (partner_api/request_head.py MAX_HEAD_BYTES) and orjson's
+# nesting depth.
 FORM_LIMIT = 8 * 1024
 FORM_FIELDS = 64
 JSON_LIMIT = 16 * 1024

@@ -1,4 +1,4 @@
-"""Hostile input at the OAuth endpoints (issue 7): a catalogue of malformed requests to
+"""Hostile input at the OAuth endpoints: a catalogue of malformed requests to
 `/oauth/token`, `/oauth/introspect` and `/oauth/revoke`, each answered with its RFC 6749 §5.2 error
 (SECURITY.md TE-01, TE-02, TE-03, TE-05, TE-08, TE-10, TE-11, TE-12, TE-14, TE-17, TE-18, IN-01,
 RV-01) and never with a 500.
@@ -37,7 +37,7 @@ from auth.tokens import new_client_secret
 from partner_api.app import create_app
 from partner_api.settings import Settings
 from tests.conftest import CLIENT_ADDRESS
-from tests.helpers import make_admin, make_credential
+from tests.helpers import make_admin, make_credential, wrong_secret_for
 
 TOKEN = "/oauth/token"
 INTROSPECT = "/oauth/introspect"
@@ -652,7 +652,7 @@ CASES: dict[str, Case] = {
         REVOKE,
         lambda p: post(
             body=with_token(p),
-            auth=basic_header(f"{p.client_id}:{new_client_secret().value}".encode()),
+            auth=basic_header(f"{p.client_id}:{wrong_secret_for(p.secret)}".encode()),
         ),
         401,
         "invalid_client",
@@ -812,15 +812,15 @@ async def test_te18_malformed_oauth_request_gets_its_rfc_error_never_a_500(
 
 
 def test_the_catalogue_has_at_least_40_refusals_on_every_endpoint() -> None:
-    """The issue asks for at least 40 malformed requests; controls do not count."""
+    """At least 40 malformed requests, spread over all three endpoints; controls do not count."""
     refusals = [case for case in CASES.values() if case.error is not None]
     assert len(refusals) >= 40
     assert {case.path for case in refusals} == {TOKEN, INTROSPECT, REVOKE}
     assert {case.status for case in refusals} >= {400, 401, 405}
 
 
-# Found by this catalogue: `str.isdigit()` accepts "²", which `int()` refuses, so a Content-Length
-# or a `limit` of "²" was a 500 wherever a number was read from a header or the query.
+# `str.isdigit()` accepts "²", which `int()` refuses: a Content-Length or a `limit` of "²" must be
+# refused wherever a number is read from a header or the query, never turned into a 500.
 async def test_lg03_non_ascii_digits_in_numbers_are_refused_not_a_500(
     app: Starlette, partner: Partner
 ) -> None:
@@ -893,8 +893,11 @@ async def test_te20_brute_force_is_throttled_while_the_partner_keeps_getting_tok
 
     async def attacker() -> None:
         for number in range(aimed + sprayed):
-            guess_id = client_id if number < aimed else f"pcl_{secrets.token_urlsafe(16)}"
-            guess = basic_header(f"{guess_id}:{new_client_secret().value}".encode())
+            if number < aimed:
+                guess = basic_header(f"{client_id}:{wrong_secret_for(secret)}".encode())
+            else:
+                sprayed_id = f"pcl_{secrets.token_urlsafe(16)}"
+                guess = basic_header(f"{sprayed_id}:{new_client_secret().value}".encode())
             response = await send_raw(
                 throttled_app, TOKEN, post(body=GRANT, auth=guess), client=attacker_address
             )

@@ -1,5 +1,5 @@
 """The OAuth endpoints' form parser (auth/token_request._parse_form) is `urllib.parse.parse_qsl`
-with the options it was called with before, just cheaper: same pairs, same refusals."""
+with the options in `_reference`, just cheaper: same pairs, same refusals."""
 
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ from tests.helpers import (
     make_admin,
     make_credential,
     operation,
+    wrong_secret_for,
 )
 
 CATALOGUE_NAMES = [scope.name for scope in CATALOGUE]
@@ -122,7 +123,9 @@ async def test_in01_introspection_requires_client_authentication(
     anonymous = await client.post("/oauth/introspect", data={"token": token})
     assert_invalid_client(anonymous)
     wrong_secret = await client.post(
-        "/oauth/introspect", data={"token": token}, auth=(partner.client_id, partner.secret + "x")
+        "/oauth/introspect",
+        data={"token": token},
+        auth=(partner.client_id, wrong_secret_for(partner.secret)),
     )
     assert_invalid_client(wrong_secret)
     unknown_client = await client.post(
@@ -160,6 +163,7 @@ async def test_in02_own_valid_token_is_active_with_its_details(
 async def test_in02_introspection_with_client_secret_post_and_a_type_hint(
     client: httpx.AsyncClient,
 ) -> None:
+    """IN-02 with `client_secret_post` and a type hint; the answer is never cached (TE-17)."""
     partner = await new_partner()
     token = await partner.token(client)
     response = await client.post(
@@ -313,7 +317,9 @@ async def test_rv01_revocation_requires_client_authentication(client: httpx.Asyn
     assert_invalid_client(await client.post("/oauth/revoke", data={"token": token}))
     assert_invalid_client(
         await client.post(
-            "/oauth/revoke", data={"token": token}, auth=(partner.client_id, "wrong-secret")
+            "/oauth/revoke",
+            data={"token": token},
+            auth=(partner.client_id, wrong_secret_for(partner.secret)),
         )
     )
     # Refused requests revoked nothing.

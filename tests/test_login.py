@@ -118,6 +118,16 @@ async def test_gq09_session_cookie_is_secure_in_production(db: TortoiseContext) 
     assert attributes["samesite"].lower() == "strict"
 
 
+async def test_cr03_admin_passwords_are_stored_with_argon2id(client: httpx.AsyncClient) -> None:
+    user, _, _ = await make_admin()
+
+    stored = (await AdminUser.get(id=user.id)).password_hash
+
+    assert stored.startswith("$argon2id$"), stored
+    assert PASSWORD not in stored
+    assert (await attempt(client, "admin@acme.example", PASSWORD))["__typename"] == "LoginSuccess"
+
+
 async def test_failed_login_sets_no_session_cookie(client: httpx.AsyncClient) -> None:
     await make_admin()
 

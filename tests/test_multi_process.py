@@ -1,14 +1,17 @@
-"""Multi-process coherence (issue 6; SECURITY.md RS-10, TE-20, AT-06), proved against real
+"""Multi-process coherence (SECURITY.md RS-10, TE-20, AT-06), proved against real
 processes: two `partner-api serve` subprocesses on different loopback ports, sharing one
 PostgreSQL database and one Redis, exactly as two production instances behind a load balancer.
 
 Each process has its own credential cache, key ring and revoked-token set; the only ways one can
 learn of a change made through the other are the database change feed and Redis. So every test
 makes a change through one process (or a third command) and measures, polling every 20 ms over
-HTTP, how long the other takes to honour it: at most the documented bound of 1 second
-(docs/multi-process.md). A delay is measured from the moment the change was confirmed (its
-response arrived, so it had committed); for a key rotation, whose command takes longer to start
-than the bound, from the moment the new key row was written, before it committed.
+HTTP, how long the other takes to honour it, and prints that delay (`pytest -rP`). A delay is
+measured from the moment the change was confirmed (its response arrived, so it had committed);
+for a key rotation, whose command takes longer to start than the bound, from the moment the new
+key row was written, before it committed. These are wall-clock runs of real processes on a
+machine that may be busy, so they assert a wide margin (5 s); the documented bound of 1 second
+(docs/multi-process.md) is proven deterministically by tests/test_revocation_bound.py, where the
+other process's change feed polls by a clock the test moves.
 
 The two servers are started once for the module. Only PostgreSQL is meaningful here (SQLite is one
 file on one host and is not what several instances share), so these tests are skipped on SQLite;
@@ -39,7 +42,7 @@ from tortoise.context import TortoiseContext
 from models.oauth import SigningKey
 from partner_api.database import tortoise_config
 from tests.database import asyncpg_dsn, empty_database, on_postgres
-from tests.helpers import PASSWORD, operation
+from tests.helpers import PASSWORD, operation, wrong_secret_for
 from tests.live_process import (
     CLI,
     command,
@@ -57,7 +60,8 @@ POSTGRES_ONLY = pytest.mark.skipif(
     "(set TEST_DATABASE_URL)",
 )
 
-BOUND_SECONDS = 1.0
+# Wide: only a change that does not travel between the processes fails it (see the docstring).
+MARGIN_SECONDS = 5.0
 POLL_SECONDS = 0.02
 REDIS_URL = "redis://127.0.0.1:6379/15"
 # Both processes are one service: one issuer, so each accepts the other's tokens (RS-03).
@@ -272,13 +276,13 @@ async def seconds_until(
     condition: Callable[[], Awaitable[bool]], *, since: float, what: str
 ) -> float:
     """Poll `condition` every 20 ms; the seconds from `since` until it held, failing past the
-    bound."""
+    margin."""
     while not await condition():
         elapsed = time.monotonic() - since
-        assert elapsed <= BOUND_SECONDS, f"{what}: not yet after {elapsed:.3f} s"
+        assert elapsed <= MARGIN_SECONDS, f"{what}: not yet after {elapsed:.3f} s"
         await asyncio.sleep(POLL_SECONDS)
     delay = time.monotonic() - since
-    assert delay <= BOUND_SECONDS, f"{what}: after {delay:.3f} s"
+    assert delay <= MARGIN_SECONDS, f"{what}: after {delay:.3f} s"
     print(f"{what}: {delay:.3f} s")  # the measured delay, shown by `pytest -rP`
     return delay
 
@@ -292,11 +296,11 @@ def kids(jwks: dict[str, Any]) -> set[str]:
     return {key["kid"] for key in jwks["keys"]}
 
 
-# -- RS-10: what ends access through one process ends it at the other within 1 s ---------------
+# -- RS-10: what ends access through one process ends it at the other ------------------------------
 
 
 @POSTGRES_ONLY
-async def test_rs10_credential_revoked_through_one_process_is_refused_by_the_other_within_1s(
+async def test_rs10_credential_revoked_through_one_process_is_refused_by_the_other(
     cluster: Cluster,
 ) -> None:
     first, second = cluster.first, cluster.second
@@ -325,7 +329,7 @@ async def test_rs10_credential_revoked_through_one_process_is_refused_by_the_oth
 
 
 @POSTGRES_ONLY
-async def test_rs10_secret_rotated_with_grace_0_is_refused_by_the_other_process_within_1s(
+async def test_rs10_secret_rotated_with_grace_0_is_refused_by_the_other_process(
     cluster: Cluster,
 ) -> None:
     first, second = cluster.first, cluster.second
@@ -361,7 +365,7 @@ async def test_rs10_secret_rotated_with_grace_0_is_refused_by_the_other_process_
 
 
 @POSTGRES_ONLY
-async def test_rs10_token_revoked_at_one_process_is_refused_by_the_other_within_1s(
+async def test_rs10_token_revoked_at_one_process_is_refused_by_the_other(
     cluster: Cluster,
 ) -> None:
     """RFC 7009 revocation at the first process; the sibling token stays valid everywhere."""
@@ -416,7 +420,7 @@ async def test_te20_token_endpoint_failures_are_counted_across_both_processes(
 ) -> None:
     first, second = cluster.first, cluster.second
     partner = await new_partner(cluster, "Guessed at")
-    wrong = Partner(partner.client_id, partner.secret[:-4] + "AAAA", partner.credential_id)
+    wrong = Partner(partner.client_id, wrong_secret_for(partner.secret), partner.credential_id)
     half = TOKEN_FAILURES_PER_CLIENT_ADDRESS // 2
     for instance in (first, second):
         for _ in range(half):
@@ -446,7 +450,7 @@ async def test_at06_both_processes_sign_and_verify_with_the_same_keys(cluster: C
 
 
 @POSTGRES_ONLY
-async def test_at06_key_rotated_by_a_third_command_is_honoured_by_both_within_1s(
+async def test_at06_key_rotated_by_a_third_command_is_honoured_by_both(
     cluster: Cluster,
 ) -> None:
     first, second = cluster.first, cluster.second
@@ -476,7 +480,7 @@ async def test_at06_key_rotated_by_a_third_command_is_honoured_by_both_within_1s
         assert seen_kid == new_kid
         delay = seen_at - rotated_at
         print(f"new key: {instance.name}: {delay:.3f} s")  # shown by `pytest -rP`
-        assert delay <= BOUND_SECONDS, (
+        assert delay <= MARGIN_SECONDS, (
             f"{instance.name} signed with the new key after {delay:.3f} s"
         )
     for instance in (first, second):

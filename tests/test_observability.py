@@ -1,4 +1,4 @@
-"""Observability (issue 6): JSON logs with a request id, Prometheus metrics at /metrics and on
+"""Observability: JSON logs with a request id, Prometheus metrics at /metrics and on
 the internal listener, and /readyz reflecting the database and Redis.
 
 Metrics live in one registry per process (partner_api/observability/metrics.py), so tests compare
@@ -34,13 +34,6 @@ from tortoise.context import TortoiseContext
 
 from auth.keyed_hash import KeyedHasher
 from auth.signing_keys import rotate_signing_key
-from auth.tokens import (
-    CLIENT_SECRET_PREFIX,
-    SECRET_RANDOM_LENGTH,
-    _with_checksum,
-    client_secret_lookup_id,
-    random_base62,
-)
 from models.organisation import Organisation
 from partner_api.app import create_app
 from partner_api.cli import run
@@ -62,6 +55,7 @@ from tests.helpers import (
     make_admin,
     make_credential,
     operation,
+    wrong_secret_for,
 )
 from tests.live_process import CLI, free_port, run_cli, stop, wait_until_ready
 
@@ -457,11 +451,7 @@ async def test_token_requests_are_counted_as_issued_or_refused_by_reason(
 
     assert (await client.post(TOKEN, data=GRANT, headers=auth)).status_code == 200
     assert (await client.post(TOKEN, data=GRANT, headers=auth)).status_code == 200
-    # Well-formed, the credential's own lookup part, another random part: a wrong secret.
-    lookup = client_secret_lookup_id(issued.secret_value)
-    assert lookup is not None
-    guess = _with_checksum(CLIENT_SECRET_PREFIX, lookup + random_base62(SECRET_RANDOM_LENGTH))
-    wrong = basic(issued.credential.client_id, guess)
+    wrong = basic(issued.credential.client_id, wrong_secret_for(issued.secret_value))
     assert (await client.post(TOKEN, data=GRANT, headers=wrong)).status_code == 401
     narrowed = {**GRANT, "scope": "no:such-scope"}
     assert (await client.post(TOKEN, data=narrowed, headers=auth)).status_code == 400

@@ -1,5 +1,5 @@
 """The OpenAPI 3.1 document at /openapi.json: valid, complete (every route the app serves is in it,
-with the same methods, and nothing else is), and truthful about scopes (issue 4, item 5)."""
+with the same methods, and nothing else is), and truthful about scopes."""
 
 from __future__ import annotations
 

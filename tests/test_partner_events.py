@@ -1,4 +1,4 @@
-"""Partner API: `/me`, events and their products (issue 4).
+"""Partner API: `/me`, events and their products.
 
 The small helpers at the top (an organisation with a credential and a token, events, products, the
 one error-body check) are reused by tests/test_partner_orders.py and

@@ -1,4 +1,4 @@
-"""Partner API: orders (list with filters and paging, one order) and their barcodes (issue 4)."""
+"""Partner API: orders (list with filters and paging, one order) and their barcodes."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Partner API: reservations — create (hold stock), complete (barcodes), cancel (release stock),
-their input rules, Idempotency-Key, and concurrent requests on PostgreSQL (issue 4)."""
+their input rules, Idempotency-Key, and concurrent requests on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -353,7 +353,7 @@ async def test_external_reference_of_100_characters_is_accepted(
 
 NOT_OBJECTS = [b"{not json", b"", b"\xff\xfe", b"[]", b'[{"event_id": "x"}]', b'"text"', b"null"]
 # JSON that Python's lenient parser accepts but RFC 8259 does not: a lone surrogate (as a key, it
-# once reached the idempotency fingerprint's UTF-8 encoding and answered 500) and NaN.
+# would reach the idempotency fingerprint's UTF-8 encoding, which cannot encode it) and NaN.
 NOT_STRICT_JSON = [
     b'{"\\ud800": 1}',
     b'{"external_reference": "\\udfff"}',
@@ -364,7 +364,7 @@ NOT_STRICT_JSON = [
 
 async def test_a_body_that_is_not_a_json_object_is_400(client: httpx.AsyncClient) -> None:
     """Not JSON, not an object, or JSON that only a lenient parser accepts: 400, never 500 (the
-    Idempotency-Key makes a lone surrogate reach the fingerprint, where it used to fail)."""
+    Idempotency-Key would carry a lone surrogate on to the fingerprint's UTF-8 encoding)."""
     partner, _, _ = await setup(client)
 
     for content in NOT_OBJECTS + NOT_STRICT_JSON:
@@ -414,6 +414,27 @@ async def test_a_body_over_16_kib_is_413(client: httpx.AsyncClient) -> None:
     body = body_for(event, [(product, 1)], external_reference="R" * (16 * 1024))
 
     response = await post(client, RESERVATIONS, partner, body)
+
+    assert_error(response, 413, "payload_too_large")
+    assert await Order.all().count() == 0
+
+
+async def test_a_body_declared_over_16_kib_is_413_before_it_is_read(
+    client: httpx.AsyncClient,
+) -> None:
+    """The declared Content-Length is checked before any byte is read, as the token and GraphQL
+    endpoints check theirs: a valid body behind a declaration over the bound makes no order."""
+    partner, event, product = await setup(client)
+
+    response = await client.post(
+        RESERVATIONS,
+        content=json.dumps(body_for(event, [(product, 1)])),
+        headers={
+            **partner.headers,
+            "Content-Type": "application/json",
+            "Content-Length": str(16 * 1024 + 1),
+        },
+    )
 
     assert_error(response, 413, "payload_too_large")
     assert await Order.all().count() == 0

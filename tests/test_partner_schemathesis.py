@@ -1,4 +1,4 @@
-"""A bounded schemathesis run against our own OpenAPI document (`GET /openapi.json`, issue 4 §5).
+"""A bounded schemathesis run against our own OpenAPI document (`GET /openapi.json`).
 
 For every documented operation schemathesis generates requests from the document — valid ones and,
 in a second pass, invalid ones — and each answer must be what the document promises: never a 5xx,

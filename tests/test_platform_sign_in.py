@@ -1,4 +1,4 @@
-"""Platform sign-in (issue 6): admin JWTs from the platform's identity provider.
+"""Platform sign-in: admin JWTs from the platform's identity provider.
 
 A local test issuer generates RSA and EC keys, signs tokens with PyJWT and serves its JWKS from a
 real HTTP server on a loopback port, so the authenticator fetches keys exactly as it would from

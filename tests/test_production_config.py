@@ -1,4 +1,4 @@
-"""Production configuration (issue 6): what `PARTNER_API_ENV=production` refuses and turns on.
+"""Production configuration: what `PARTNER_API_ENV=production` refuses and turns on.
 
 Refusals (CR-08): missing, short or placeholder keys and peppers, one value reused as pepper and
 key-encryption key, an http issuer. Turned on: HSTS, Secure session cookies, GraphiQL and

@@ -39,6 +39,44 @@ async def test_gq12_a_content_length_of_thousands_of_digits_is_invalid_request(
     assert response.json()["error"] == "invalid_request"
 
 
+async def test_gq12_a_graphql_content_length_of_thousands_of_digits_is_413(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/graphql",
+        content=b'{"query": "{ __typename }"}',
+        headers={"Content-Type": "application/json", "Content-Length": THOUSANDS_OF_DIGITS},
+    )
+
+    assert response.status_code == 413, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+@pytest.mark.parametrize("length", [THOUSANDS_OF_DIGITS, "12abc", "-1"])
+async def test_gq12_a_reservation_content_length_that_is_not_a_length_is_invalid_request(
+    client: httpx.AsyncClient, length: str
+) -> None:
+    """Read by the same framing check as the token and GraphQL endpoints: refused before the body
+    is read, naming the header, and no order is made from a body of unknown framing."""
+    partner = await caller(client, await organisation())
+    event = await make_event(partner.organisation)
+    product = await make_product(event, capacity=10)
+    body = {
+        "event_id": str(event.id),
+        "lines": [{"product_id": str(product.id), "quantity": 1}],
+        "customer": {"name": "Ada Lovelace", "email": "ada@example.com"},
+    }
+
+    response = await client.post(
+        "/partner/v1/reservations",
+        content=json.dumps(body).encode(),
+        headers={**partner.headers, "Content-Type": "application/json", "Content-Length": length},
+    )
+
+    assert_error(response, 400, "invalid_request", "Content-Length")
+    assert await Order.all().count() == 0
+
+
 async def test_gq12_a_page_limit_of_thousands_of_digits_is_invalid_request(
     client: httpx.AsyncClient,
 ) -> None:

@@ -328,6 +328,9 @@ FORGERIES: dict[str, Callable[[Forger], str]] = {
 async def test_rs01_to_rs05_forged_token_is_401_invalid_token(
     client: httpx.AsyncClient, forger: Forger, forgery: str
 ) -> None:
+    """AT-01, RS-01/02/03/04/05 at the Partner API: a token that differs from an accepted one only
+    in its algorithm (`none`, HS256 keyed with our public key), its key (foreign, advertised by
+    jwk, jku or x5u, or an unknown kid), its typ, iss, aud or exp is 401 invalid_token."""
     forged = FORGERIES[forgery](forger)
     assert_invalid_token(await client.get(ME, headers=bearer(forged)))
     assert_invalid_token(await client.get(EVENTS, headers=bearer(forged)))

@@ -1,8 +1,9 @@
-"""docs/security.md maps every ID of the security checklist to tests that prove it (issue 7).
+"""docs/security.md maps every ID of the security checklist to tests that prove it.
 
 Fails when an ID of `shared/SECURITY.md` has no row or no test, when a row names an ID the
-checklist does not have, when a listed test does not exist, or when a listed test does not name
-its ID in its name (`test_te14_…`) or docstring (`TE-14`).
+checklist does not have, when a listed test does not exist, when a listed test does not name
+its ID in its name (`test_te14_…`) or docstring (`TE-14`), or when every test listed for an ID
+runs on PostgreSQL only (the suite also runs on SQLite alone, and each ID is proven there).
 """
 
 from __future__ import annotations
@@ -79,6 +80,49 @@ def functions_in(path: str) -> dict[str, str]:
     }
 
 
+def _is_postgres_only(mark: ast.expr, aliases: dict[str, ast.expr]) -> bool:
+    """`pytest.mark.postgres_only`, a `skipif` on `on_postgres()` or TEST_DATABASE_URL, a
+    module-level name bound to one of those, or a list holding one."""
+    if isinstance(mark, ast.List | ast.Tuple):
+        return any(_is_postgres_only(element, aliases) for element in mark.elts)
+    if isinstance(mark, ast.Name) and mark.id in aliases:
+        return _is_postgres_only(aliases[mark.id], aliases)
+    if isinstance(mark, ast.Attribute):
+        return mark.attr == "postgres_only"
+    if isinstance(mark, ast.Call) and isinstance(mark.func, ast.Attribute):
+        condition = " ".join(ast.unparse(argument) for argument in mark.args[:1])
+        condition += " ".join(ast.unparse(k.value) for k in mark.keywords if k.arg == "condition")
+        return mark.func.attr == "skipif" and (
+            "on_postgres" in condition or "TEST_DATABASE_URL" in condition
+        )
+    return False
+
+
+def postgres_only_in(source: str) -> set[str]:
+    """The tests of one module that never run on SQLite, read from its marks (statically)."""
+    tree = ast.parse(source)
+    aliases = {
+        target.id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    whole_module = "pytestmark" in aliases and _is_postgres_only(aliases["pytestmark"], aliases)
+    return {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name.startswith("test_")
+        and (whole_module or any(_is_postgres_only(mark, aliases) for mark in node.decorator_list))
+    }
+
+
+@cache
+def postgres_only_tests(path: str) -> set[str]:
+    return postgres_only_in((ROOT / path).read_text(encoding="utf-8"))
+
+
 def names_its_id(security_id: str, name: str, docstring: str) -> bool:
     if security_id == "DEP":
         return name.startswith("test_dep_")
@@ -126,6 +170,43 @@ def test_every_listed_test_exists_and_names_its_id() -> None:
             elif not names_its_id(security_id, name, functions[name]):
                 problems.append(f"{security_id}: {path}::{name} does not name {security_id}")
     assert not problems, "\n".join(problems)
+
+
+def test_every_id_has_a_listed_test_that_runs_on_sqlite() -> None:
+    postgres_only = [
+        security_id
+        for security_id, tests in mapping().items()
+        if all(
+            not (ROOT / path).exists() or name in postgres_only_tests(path) for path, name in tests
+        )
+    ]
+    assert not postgres_only, f"only PostgreSQL runs a listed test of {postgres_only}"
+
+
+def test_postgres_only_tests_are_recognised_by_their_marks() -> None:
+    source = """
+import pytest
+ON_POSTGRES = pytest.mark.skipif(not on_postgres(), reason="row locks")
+@pytest.mark.postgres_only
+async def test_marked(): ...
+@ON_POSTGRES
+async def test_skipped_by_an_alias(): ...
+@pytest.mark.skipif(not tests.database.on_postgres(), reason="row locks")
+async def test_skipped(): ...
+@pytest.mark.skipif(condition=not os.environ.get("TEST_DATABASE_URL"), reason="row locks")
+async def test_skipped_without_the_url(): ...
+@pytest.mark.skipif(shutil.which("curl") is None, reason="no curl")
+@pytest.mark.parametrize("x", [1])
+async def test_on_both(x): ...
+"""
+    assert postgres_only_in(source) == {
+        "test_marked",
+        "test_skipped_by_an_alias",
+        "test_skipped",
+        "test_skipped_without_the_url",
+    }
+    module = "import pytest\npytestmark = [pytest.mark.postgres_only]\ndef test_any(): ...\n"
+    assert postgres_only_in(module) == {"test_any"}
 
 
 def test_grouped_checklist_ids_are_expanded() -> None:

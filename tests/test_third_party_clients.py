@@ -1,5 +1,4 @@
-"""Real, unmodified third-party OAuth 2.0 clients against a live server on loopback (issue 3,
-item 9).
+"""Real, unmodified third-party OAuth 2.0 clients against a live server on loopback.
 
 One `partner-api serve` subprocess per module, on 127.0.0.1 and a free port, over an SQLite file
 under a temporary directory or a fresh PostgreSQL database (tests.database.empty_database). The
@@ -43,7 +42,7 @@ from models.enums import AccessLevel
 from models.organisation import Organisation
 from partner_api.database import tortoise_config
 from tests.database import empty_database
-from tests.helpers import make_credential
+from tests.helpers import make_credential, wrong_secret_for
 from tests.live_process import CLI, free_port, run_cli, stop, wait_until_ready
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -260,9 +259,7 @@ async def test_te14_requests_oauthlib_wrong_secret_raises_invalid_client(
     live_server: LiveServer,
 ) -> None:
     """TE-14/TE-18: our error body is parsed by a standard client as `invalid_client`."""
-    wrong = live_server.full.client_secret[:-4] + (
-        "AAAA" if not live_server.full.client_secret.endswith("AAAA") else "BBBB"
-    )
+    wrong = wrong_secret_for(live_server.full.client_secret)
     with pytest.raises(InvalidClientError) as raised:
         await asyncio.to_thread(_oauthlib_fetch, live_server, live_server.full, secret=wrong)
     assert raised.value.error == "invalid_client"

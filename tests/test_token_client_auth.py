@@ -29,16 +29,16 @@ from models.tenancy import TenantScope
 from partner_api.app import create_app
 from partner_api.audit import Actor
 from partner_api.clock import utcnow
+from partner_api.credential_changes import revoke_credential
 from partner_api.credentials import (
     CredentialDraft,
     IssuedSecret,
     create_credential,
     regenerate_secret,
-    revoke_credential,
 )
 from partner_api.settings import Settings
 from tests.conftest import CLIENT_ADDRESS
-from tests.helpers import TEST_PEPPER, make_admin, make_credential
+from tests.helpers import TEST_PEPPER, make_admin, make_credential, wrong_secret_for
 
 TOKEN = "/oauth/token"
 GRANT = {"grant_type": "client_credentials"}
@@ -291,7 +291,7 @@ async def _unknown_client_with_a_real_secret(
 async def _wrong_secret(
     c: httpx.AsyncClient, o: Organisation, issued: IssuedSecret, other: IssuedSecret
 ) -> Attempt:
-    return {"auth": (issued.credential.client_id, unknown_secret())}
+    return {"auth": (issued.credential.client_id, wrong_secret_for(issued.secret_value))}
 
 
 async def _another_credentials_secret(
@@ -385,7 +385,8 @@ async def _basic_without_colon(
 async def _post_with_wrong_secret(
     c: httpx.AsyncClient, o: Organisation, issued: IssuedSecret, other: IssuedSecret
 ) -> Attempt:
-    return {"data": {**GRANT, "client_id": issued.credential.client_id, "client_secret": "wrong"}}
+    wrong = wrong_secret_for(issued.secret_value)
+    return {"data": {**GRANT, "client_id": issued.credential.client_id, "client_secret": wrong}}
 
 
 async def _disallowed_address(

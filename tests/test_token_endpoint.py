@@ -29,7 +29,7 @@ from partner_api.clock import utcnow
 from partner_api.credentials import IssuedSecret
 from partner_api.settings import Settings
 from tests.conftest import CLIENT_ADDRESS
-from tests.helpers import make_admin, make_credential
+from tests.helpers import make_admin, make_credential, wrong_secret_for
 
 TOKEN = "/oauth/token"
 OAUTH_ENDPOINTS = ("/oauth/token", "/oauth/introspect", "/oauth/revoke")
@@ -58,11 +58,6 @@ def assert_oauth_error(response: httpx.Response, status: int, error: str) -> dic
         assert isinstance(value, str)
         assert ERROR_CHARSET.fullmatch(value), value
     return body
-
-
-def tampered(secret: str) -> str:
-    """The same secret with its last character changed."""
-    return secret[:-1] + ("Z" if secret[-1] != "Z" else "Y")
 
 
 def basic(issued: IssuedSecret) -> tuple[str, str]:
@@ -498,7 +493,9 @@ async def test_te17_te18_every_kind_of_error_is_no_store_with_an_rfc_body(
         (await request_token(client, issued, scope='"quoted\\"'), 400, "invalid_scope"),
         (
             await client.post(
-                TOKEN, data={"grant_type": "client_credentials"}, auth=("pcl_x", "wrong")
+                TOKEN,
+                data={"grant_type": "client_credentials"},
+                auth=(issued.credential.client_id, wrong_secret_for(issued.secret_value)),
             ),
             401,
             "invalid_client",
@@ -630,7 +627,9 @@ async def test_lg02_logs_never_contain_secret_token_or_authorization_header(
     )
     assert via_basic.status_code == via_post.status_code == 200
     tokens = [via_basic.json()["access_token"], via_post.json()["access_token"]]
-    # Refusals: another client's secret under this client id, and a secret the server never made.
+    # Refusals: another client's secret under this client id, and a secret the server never made
+    # that still reaches the hash comparison.
+    near_miss = wrong_secret_for(issued.secret_value)
     refused = [
         await client.post(
             TOKEN,
@@ -640,7 +639,7 @@ async def test_lg02_logs_never_contain_secret_token_or_authorization_header(
         await client.post(
             TOKEN,
             data={"grant_type": "client_credentials"},
-            auth=(issued.credential.client_id, tampered(issued.secret_value)),
+            auth=(issued.credential.client_id, near_miss),
         ),
     ]
     assert [response.status_code for response in refused] == [401, 401]
@@ -655,7 +654,7 @@ async def test_lg02_logs_never_contain_secret_token_or_authorization_header(
     forbidden: dict[str, Any] = {
         "secret": issued.secret_value,
         "other secret": other.secret_value,
-        "near-miss secret": tampered(issued.secret_value),
+        "near-miss secret": near_miss,
         "authorization header": authorization.split(" ", 1)[1],
         "token (basic)": tokens[0],
         "token (post)": tokens[1],

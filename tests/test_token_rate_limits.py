@@ -19,7 +19,7 @@ from models.organisation import Organisation
 from partner_api.credentials import IssuedSecret
 from partner_api.settings import Settings
 from tests.conftest import CLIENT_ADDRESS, AppFactory
-from tests.helpers import make_admin, make_credential
+from tests.helpers import make_admin, make_credential, wrong_secret_for
 
 TOKEN = "/oauth/token"
 GRANT = {"grant_type": "client_credentials"}
@@ -50,7 +50,7 @@ def basic(issued: IssuedSecret) -> tuple[str, str]:
 
 
 def wrong(issued: IssuedSecret) -> tuple[str, str]:
-    return issued.credential.client_id, new_client_secret().value
+    return issued.credential.client_id, wrong_secret_for(issued.secret_value)
 
 
 def assert_throttled(response: httpx.Response, *, at_most: int) -> None:

@@ -1,4 +1,4 @@
-"""Formats of client IDs, client secrets and session tokens (SECURITY.md TE-21, issue item 6)."""
+"""Formats of client IDs, client secrets and session tokens (SECURITY.md TE-21)."""
 
 from __future__ import annotations
 
