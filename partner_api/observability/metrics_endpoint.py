@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from partner_api.error_body import error_body
 from partner_api.observability.metrics import REGISTRY, exposition
 from partner_api.settings import Settings
 
@@ -38,10 +39,7 @@ class MetricsEndpoint:
             presented = request.headers.get("authorization", "").encode()
             if not hmac.compare_digest(presented, self._expected):
                 return JSONResponse(
-                    {
-                        "error": "invalid_token",
-                        "error_description": "A valid metrics token is required.",
-                    },
+                    error_body("invalid_token", "A valid metrics token is required."),
                     status_code=401,
                     headers={**NO_STORE, "WWW-Authenticate": CHALLENGE},
                 )
