@@ -29,6 +29,7 @@ lint: $(BIN)/partner-api
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test-sqlite: $(BIN)/partner-api
 	$(BIN)/pytest

@@ -28,14 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # Ahead of bench/ itself, so `partner_api` is the package and not bench/partner_api.py.
 sys.path.insert(0, str(ROOT))
 
-from auth.keyed_hash import KeyedHasher  # noqa: E402
-from auth.signing_keys import rotate_signing_key  # noqa: E402
+from auth.partners.keyed_hash import KeyedHasher  # noqa: E402
+from auth.partners.signing_keys import rotate_signing_key  # noqa: E402
 from auth.tokens import new_client_id, new_client_secret  # noqa: E402
 from models.credential import Credential, CredentialSecret  # noqa: E402
 from models.enums import AccessLevel  # noqa: E402
 from models.organisation import Organisation  # noqa: E402
-from partner_api.clock import utcnow  # noqa: E402
-from partner_api.database import apply_migrations, tortoise_config  # noqa: E402
+from partner_api.foundation.clock import utcnow  # noqa: E402
+from partner_api.foundation.database import apply_migrations, tortoise_config  # noqa: E402
 
 PEPPER = "bench-pepper-" + "p" * 40
 KEK = "bench-key-encryption-key-" + "k" * 30
@@ -178,14 +178,14 @@ def uvicorn_ours(
     lines at INFO (so each token request writes its `access token issued` line, SECURITY.md
     LG-01) to a file in `directory` (server.log), as a process manager would collect them.
     `BENCH_LOG_LEVEL=WARNING` measures without those lines, to see what they cost."""
-    from partner_api.observability.log_format import logging_config
-    from partner_api.settings import Settings
+    from partner_api.foundation.settings import Settings
+    from partner_api.web.observability.log_format import logging_config
 
     level = os.environ.get("BENCH_LOG_LEVEL", "INFO").upper()
     config = directory / "logging.json"
     config.write_text(json.dumps(logging_config(Settings(log_format="json", log_level=level))))
     command = [
-        *uvicorn_command(sys.executable, "partner_api.asgi:app", port, ROOT),
+        *uvicorn_command(sys.executable, "partner_api.web.asgi:app", port, ROOT),
         "--log-config",
         str(config),
     ]

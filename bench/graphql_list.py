@@ -14,9 +14,9 @@ from tortoise import Tortoise
 
 from bench.common import ROOT, add_credentials
 from models.enums import Role
-from partner_api.admins import create_admin
-from partner_api.clock import utcnow
-from partner_api.database import apply_migrations, tortoise_config
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.database import apply_migrations, tortoise_config
+from partner_api.operations.admins import create_admin
 
 OPERATIONS = ROOT / "graphql" / "operations"
 PAGE_SIZE = 20
@@ -35,7 +35,7 @@ def list_query_body() -> str:
 async def seed_organisation(database_url: str, count: int) -> str:
     """A fresh organisation with `count` credentials (created by its admin) and an admin session;
     returns the session token."""
-    from auth.sessions import start_session
+    from auth.admins.sessions import start_session
 
     await apply_migrations(database_url)
     await Tortoise.init(config=tortoise_config(database_url))

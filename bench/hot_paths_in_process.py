@@ -92,9 +92,9 @@ def main() -> None:
             }
         )
         from bench import bare_app
-        from partner_api.app import create_app
-        from partner_api.observability.log_format import logging_config
-        from partner_api.settings import Settings
+        from partner_api.foundation.settings import Settings
+        from partner_api.web.app import create_app
+        from partner_api.web.observability.log_format import logging_config
 
         if args.logging:
             settings = Settings(log_format="json", log_level="INFO")

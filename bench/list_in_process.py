@@ -65,8 +65,8 @@ def main() -> None:
         token = asyncio.run(graphql_list.seed_organisation(url, args.credentials))
         os.environ.update(server_env(url, Path(tmp), "ES256"))
         from bench import bare_graphql
-        from partner_api.app import create_app
-        from partner_api.settings import Settings
+        from partner_api.foundation.settings import Settings
+        from partner_api.web.app import create_app
 
         ours = create_app(Settings.from_env())
 

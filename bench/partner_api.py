@@ -98,7 +98,7 @@ def measure(args: argparse.Namespace, directory: Path) -> tuple[Result, Result, 
             "PARTNER_API_ACCESS_TOKEN_TTL_SECONDS": "3600",
         }
         ours_port, bare_port = free_port(), free_port()
-        with uvicorn("partner_api.asgi:app", ours_port, env, ROOT):
+        with uvicorn("partner_api.web.asgi:app", ours_port, env, ROOT):
             tokens = access_tokens(ours_port, pool)
             size = me_response_size(ours_port, tokens)
             script = wrk_script(tokens, directory)

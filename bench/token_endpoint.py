@@ -79,7 +79,7 @@ def measure(args: argparse.Namespace, count: int, directory: Path) -> tuple[Resu
             "PARTNER_API_TOKEN_REUSE_SECONDS": str(args.reuse_seconds),
         }
         ours_port, bare_port = free_port(), free_port()
-        with uvicorn("partner_api.asgi:app", ours_port, env, ROOT):
+        with uvicorn("partner_api.web.asgi:app", ours_port, env, ROOT):
             size = token_response_size(ours_port, *pool[0])
             with uvicorn(
                 "bare_app:app", bare_port, {"BARE_RESPONSE_BYTES": str(size)}, ROOT / "bench"

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 def before_expiry(expires_at: datetime | None, now: datetime) -> bool:
     """The one expiry rule, for credentials and secrets alike and for every reader (admin views,
-    lifecycle, the token endpoint and the Partner API through auth/credential_directory.py):
+    lifecycle, the token endpoint and the Partner API through
+    auth/partners/credential_directory.py):
     usable strictly before `expires_at`; at that instant it has expired."""
     return expires_at is None or now < expires_at
 
@@ -37,7 +38,8 @@ class Credential(Model):
     contact_email = fields.CharField(max_length=254)
     client_id = fields.CharField(max_length=64, unique=True)
     access_level = fields.CharEnumField(AccessLevel, max_length=16)
-    # Only meaningful for FINE_GRAINED; FULL reads the live catalogue (auth.scopes).
+    # Only meaningful for FINE_GRAINED; FULL reads the live catalogue
+    # (partner_api.foundation.scopes).
     scopes: list[str] = fields.JSONField(default=list)
     ip_allowlist: list[str] = fields.JSONField(default=list)
     expires_at = fields.DatetimeField(null=True)
@@ -73,7 +75,8 @@ class CredentialSecret(Model):
     credential: fields.ForeignKeyRelation[Credential] = fields.ForeignKeyField(
         "models.Credential", related_name="secrets", on_delete=fields.CASCADE
     )
-    # Embedded in the secret value, so verification is one indexed lookup (auth.client_secrets).
+    # Embedded in the secret value, so verification is one indexed lookup
+    # (auth.partners.client_secrets).
     lookup_id = fields.CharField(max_length=32, unique=True)
     secret_hash = fields.CharField(max_length=128)
     hint = fields.CharField(max_length=4)

@@ -1,7 +1,7 @@
 """Which key material a database belongs to: one fingerprint per kind of key (CR-10).
 
 A fingerprint is an HMAC of a fixed label under the key, so it identifies the key without
-revealing anything about it (auth/key_fingerprints.py computes and checks it at start-up).
+revealing anything about it (auth/partners/key_fingerprints.py computes and checks it at start-up).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The change feed is how several processes stay coherent without a database round-trip per request:
 every change that must end access (a credential revoked, re-scoped or rotated, a token revoked, a
 signing key rotated) appends a row in the same transaction; each process polls the feed at a short
-interval and drops what it had cached (auth/change_feed.py).
+interval and drops what it had cached (auth/partners/change_feed.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tortoise.models import Model
 class SigningKey(Model):
     kid = fields.CharField(max_length=64, primary_key=True)
     algorithm = fields.CharField(max_length=16)
-    # PKCS#8 private key, encrypted with the key-encryption key (auth/signing_keys.py).
+    # PKCS#8 private key, encrypted with the key-encryption key (auth/partners/signing_keys.py).
     encrypted_private_key = fields.TextField()
     public_jwk: dict[str, str] = fields.JSONField()
     created_at = fields.DatetimeField(auto_now_add=True)

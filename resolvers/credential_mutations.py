@@ -11,14 +11,14 @@ from typing import TypeVar
 
 import strawberry
 
-from partner_api import credential_changes, previous_secrets
-from partner_api import credentials as lifecycle
-from partner_api.clock import utcnow
-from partner_api.credentials import KEEP, CredentialChanges, CredentialDraft, Keep
-from partner_api.lifecycle import LifecycleWindows
-from partner_api.validation import InvalidInput
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.validation import InvalidInput
+from partner_api.operations import credential_changes, previous_secrets
+from partner_api.operations import credentials as lifecycle
+from partner_api.operations.credentials import KEEP, CredentialChanges, CredentialDraft, Keep
+from partner_api.operations.lifecycle import LifecycleWindows
+from resolvers.credential_nodes import credential_node
 from schema.context import Context
-from schema.credential_nodes import credential_node
 from schema.inputs import (
     CreateCredentialInput,
     EndPreviousSecretInput,

@@ -11,9 +11,9 @@ from tortoise.expressions import Q
 from models.audit import AuditEvent as AuditEventModel
 from models.enums import CredentialStatus
 from models.tenancy import parse_id
-from partner_api.clock import utcnow
+from partner_api.foundation.clock import utcnow
+from resolvers.credential_nodes import credential_node, credential_nodes
 from schema.context import Context
-from schema.credential_nodes import credential_node, credential_nodes
 from schema.pagination import Connection, paginate
 from schema.types import AuditEvent, Credential, PartnerApiInfo
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import strawberry
 
-from partner_api import credential_policy
-from partner_api.validation import InvalidInput
+from partner_api.foundation.validation import InvalidInput
+from partner_api.operations import credential_policy
 from schema.context import Context
 from schema.inputs import UpdateCredentialPolicyInput
 from schema.results import (

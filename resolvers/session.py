@@ -9,13 +9,13 @@ from uuid import UUID
 import strawberry
 from tortoise.transactions import in_transaction
 
-from auth.identity import SESSION_COOKIE, AdminIdentity
-from auth.login import LoggedIn, LoginThrottled, log_in
-from auth.sessions import end_session, session_identity
+from auth.admins.identity import SESSION_COOKIE, AdminIdentity
+from auth.admins.login import LoggedIn, LoginThrottled, log_in
+from auth.admins.sessions import end_session, session_identity
 from models.enums import AuditAction
-from partner_api import audit
-from partner_api.clock import utcnow
-from partner_api.validation import invisible_character
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.validation import invisible_character
+from partner_api.operations import audit
 from schema.context import Context
 from schema.results import InvalidLogin, LoginResult, LoginSuccess
 from schema.results import LoginThrottled as LoginThrottledResult

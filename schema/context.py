@@ -9,11 +9,10 @@ from uuid import UUID
 from starlette.requests import Request
 from starlette.responses import Response
 
-from auth.identity import AdminIdentity
+from auth.admins.identity import Actor, AdminIdentity
 from models.tenancy import TenantScope
-from partner_api.audit import Actor
-from partner_api.credential_policy import max_lifetime_days
-from partner_api.services import Services
+from partner_api.operations.credential_policy import max_lifetime_days
+from partner_api.operations.services import Services
 from schema.errors import NotAuthenticated
 
 

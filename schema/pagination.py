@@ -17,8 +17,8 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from partner_api import cursors
-from partner_api.cursors import encode_cursor
+from partner_api.foundation import cursors
+from partner_api.foundation.cursors import encode_cursor
 from schema.errors import BadUserInput
 
 NodeT = TypeVar("NodeT")

@@ -9,7 +9,7 @@ from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRul
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache, SchemaExtension
 from strawberry.permission import BasePermission
 
-from partner_api.database_unavailable import DatabaseUnavailableErrors
+from partner_api.foundation.database_unavailable import DatabaseUnavailableErrors
 from resolvers import credential_mutations, policy, session
 from resolvers import credentials as queries
 from schema.bounded_validation import BoundedValidation, DocumentBudget, bounded_validator

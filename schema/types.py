@@ -9,13 +9,13 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from auth.scopes import CATALOGUE
 from models.admin import AdminUser
 from models.audit import AuditEvent as AuditEventModel
 from models.credential import Credential as CredentialModel
 from models.credential import CredentialSecret as CredentialSecretModel
-from partner_api.credentials import effective_scopes
-from partner_api.settings import Settings
+from partner_api.foundation.scopes import CATALOGUE
+from partner_api.foundation.settings import Settings
+from partner_api.operations.credentials import effective_scopes
 from schema.context import Context
 from schema.enums import AccessLevel, ActorType, AuditAction, CredentialStatus, Role
 
@@ -130,7 +130,7 @@ class CredentialSecret:
 
 @strawberry.type
 class Credential:
-    """Built by `schema.credential_nodes`, which loads a page's secrets, creators and policy at
+    """Built by `resolvers.credential_nodes`, which loads a page's secrets, creators and policy at
     once: every field is a plain value, so a page completes without per-credential awaits."""
 
     id: strawberry.ID

@@ -11,11 +11,11 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
-from auth import passwords
-from auth.signing_keys import rotate_signing_key
-from partner_api.app import create_app
-from partner_api.clock import utcnow
-from partner_api.settings import Settings
+from auth.admins import passwords
+from auth.partners.signing_keys import rotate_signing_key
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.settings import Settings
+from partner_api.web.app import create_app
 from tests.database import fresh_database
 from tests.helpers import REDIS_URL, TEST_KEY_ENCRYPTION_KEY, TEST_PEPPER
 

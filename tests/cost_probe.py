@@ -24,8 +24,8 @@ import httpx
 import pytest
 from tortoise.context import TortoiseContext
 
-from auth.keyed_hash import KeyedHasher
-from partner_api.database import tortoise_config
+from auth.partners.keyed_hash import KeyedHasher
+from partner_api.foundation.database import tortoise_config
 from tests.database import empty_database
 from tests.helpers import PASSWORD, make_admin, make_credential
 from tests.live_process import (

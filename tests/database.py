@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from tortoise.context import TortoiseContext, set_global_context, tortoise_test_context
 
-from partner_api.database import MODEL_MODULES
+from partner_api.foundation.database import MODEL_MODULES
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://:memory:")
 

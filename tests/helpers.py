@@ -13,10 +13,11 @@ import httpx
 import pytest
 from tortoise import connections
 
-from auth.client_auth import CLIENT_SECRET_BASIC, PresentedClient
-from auth.client_secrets import AuthenticatedClient, verify_client
-from auth.credential_directory import CredentialDirectory
-from auth.keyed_hash import KeyedHasher
+from auth.admins.identity import Actor
+from auth.partners.client_auth import CLIENT_SECRET_BASIC, PresentedClient
+from auth.partners.client_secrets import AuthenticatedClient, verify_client
+from auth.partners.credential_directory import CredentialDirectory
+from auth.partners.keyed_hash import KeyedHasher
 from auth.tokens import (
     CLIENT_SECRET_PREFIX,
     SECRET_RANDOM_LENGTH,
@@ -29,10 +30,9 @@ from models.credential import Credential
 from models.enums import AccessLevel, Role
 from models.organisation import Organisation
 from models.tenancy import TenantScope
-from partner_api.admins import create_admin
-from partner_api.audit import Actor
-from partner_api.clock import utcnow
-from partner_api.credentials import CredentialDraft, IssuedSecret, create_credential
+from partner_api.foundation.clock import utcnow
+from partner_api.operations.admins import create_admin
+from partner_api.operations.credentials import CredentialDraft, IssuedSecret, create_credential
 
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 PASSWORD = "correct horse battery staple"
@@ -158,7 +158,7 @@ async def regenerate_via_graphql(
 async def verify_client_secret(
     client_id: str, secret: str, *, hasher: KeyedHasher, now: datetime
 ) -> AuthenticatedClient | None:
-    """The token endpoint's own check of a client ID and secret (`auth.client_secrets.
+    """The token endpoint's own check of a client ID and secret (`auth.partners.client_secrets.
     verify_client`) at `now`, from a cold credential cache: the client, or None when refused."""
     presented = PresentedClient(client_id, secret, CLIENT_SECRET_BASIC)
     found = await verify_client(CredentialDirectory(), hasher, presented, client_ip=None, now=now)

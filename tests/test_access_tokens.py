@@ -29,13 +29,13 @@ from jwt.algorithms import ECAlgorithm
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
-from auth.access_tokens import AccessTokenClaims, InvalidAccessToken, verify_access_token
-from auth.authorization_server import AuthorizationServer
-from auth.scopes import CATALOGUE
-from auth.signing_keys import LoadedKey, rotate_signing_key
-from partner_api.app import create_app
-from partner_api.clock import utcnow
-from partner_api.settings import Settings
+from auth.partners.access_tokens import AccessTokenClaims, InvalidAccessToken, verify_access_token
+from auth.partners.authorization_server import AuthorizationServer
+from auth.partners.signing_keys import LoadedKey, rotate_signing_key
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.scopes import CATALOGUE
+from partner_api.foundation.settings import Settings
+from partner_api.web.app import create_app
 from tests.helpers import TEST_KEY_ENCRYPTION_KEY, TEST_PEPPER, make_admin, make_credential
 
 CLIENT_ADDRESS = ("203.0.113.10", 51234)

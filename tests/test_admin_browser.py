@@ -20,22 +20,21 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Locator, Page, Route, expect
 from tortoise.context import TortoiseContext
 
-from auth.identity import AdminIdentity
-from auth.keyed_hash import KeyedHasher
+from auth.admins.identity import Actor, AdminIdentity
+from auth.partners.keyed_hash import KeyedHasher
 from models.admin import Membership
 from models.credential import Credential, CredentialSecret
 from models.enums import AccessLevel, Role
 from models.tenancy import TenantScope
-from partner_api.admins import AdminAccount, create_admin
-from partner_api.audit import Actor
-from partner_api.clock import utcnow
-from partner_api.credential_changes import revoke_credential
-from partner_api.credentials import (
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.database import tortoise_config
+from partner_api.operations.admins import AdminAccount, create_admin
+from partner_api.operations.credential_changes import revoke_credential
+from partner_api.operations.credentials import (
     CredentialDraft,
     create_credential,
     regenerate_secret,
 )
-from partner_api.database import tortoise_config
 from tests.browser_support import (
     ACTION_TIMEOUT_MS,
     DESKTOP,

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from tortoise.context import TortoiseContext
 
-from auth.identity import SESSION_COOKIE
+from auth.admins.identity import SESSION_COOKIE
 from graphql import parse, validate
-from partner_api.admin_page import ASSETS_DIRECTORY, OPERATIONS_DIRECTORY
+from partner_api.web.admin_page import ASSETS_DIRECTORY, OPERATIONS_DIRECTORY
 from schema.root import schema
 from tests.helpers import PASSWORD, make_admin
 

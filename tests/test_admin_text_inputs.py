@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from partner_api.validation import invisible_character
+from partner_api.foundation.validation import invisible_character
 from tests.helpers import PASSWORD, admin_token, create_via_graphql, gql, operation
 
 BAD_CHARACTERS = {

@@ -11,12 +11,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-import partner_api.audit
-from auth.keyed_hash import KeyedHasher
+import partner_api.operations.audit
+from auth.partners.keyed_hash import KeyedHasher
 from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
-from partner_api.clock import utcnow
-from partner_api.services import Services
+from partner_api.foundation.clock import utcnow
+from partner_api.operations.services import Services
 from tests.conftest import CLIENT_ADDRESS
 from tests.helpers import (
     admin_token,
@@ -336,7 +336,7 @@ async def test_create_is_rolled_back_when_its_audit_event_fails(
     browser: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = await admin_token(browser)
-    monkeypatch.setattr(partner_api.audit, "record", failing_record)
+    monkeypatch.setattr(partner_api.operations.audit, "record", failing_record)
 
     body = await gql(
         browser,
@@ -363,7 +363,7 @@ async def test_regenerate_is_rolled_back_when_its_audit_event_fails(
     created = await create_via_graphql(browser, token)
     credential_id = created["credential"]["id"]
     before = (await credential_rows(), await secret_rows())
-    monkeypatch.setattr(partner_api.audit, "record", failing_record)
+    monkeypatch.setattr(partner_api.operations.audit, "record", failing_record)
 
     body = await gql(
         browser,
@@ -385,7 +385,7 @@ async def test_revoke_is_rolled_back_when_its_audit_event_fails(
     created = await create_via_graphql(browser, token)
     credential_id = created["credential"]["id"]
     before = (await credential_rows(), await secret_rows())
-    monkeypatch.setattr(partner_api.audit, "record", failing_record)
+    monkeypatch.setattr(partner_api.operations.audit, "record", failing_record)
 
     body = await gql(
         browser,
@@ -407,7 +407,7 @@ async def test_update_is_rolled_back_when_its_audit_event_fails(
     token = await admin_token(browser)
     credential_id = (await create_via_graphql(browser, token))["credential"]["id"]
     before = (await credential_rows(), await secret_rows())
-    monkeypatch.setattr(partner_api.audit, "record", failing_record)
+    monkeypatch.setattr(partner_api.operations.audit, "record", failing_record)
 
     body = await gql(
         browser,

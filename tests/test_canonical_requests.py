@@ -16,7 +16,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from auth.jws import b64url, is_canonical_compact
+from auth.partners.jws import b64url, is_canonical_compact
 from tests.helpers import Partner, admin_token, create_via_graphql, operation
 
 ME = "/partner/v1/me"

@@ -18,14 +18,14 @@ import httpx
 import pytest
 from tortoise.context import TortoiseContext
 
-from auth.keyed_hash import KeyedHasher
-from auth.passwords import verify_password
+from auth.admins.passwords import verify_password
+from auth.partners.keyed_hash import KeyedHasher
 from auth.tokens import CLIENT_SECRET_PATTERN
 from models.admin import AdminUser, Membership
-from partner_api.app import create_app
-from partner_api.clock import utcnow
-from partner_api.database import tortoise_config
-from partner_api.settings import Settings
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.database import tortoise_config
+from partner_api.foundation.settings import Settings
+from partner_api.web.app import create_app
 from tests.database import empty_database
 from tests.helpers import gql, operation, verify_client_secret
 

@@ -6,7 +6,7 @@ import ipaddress
 
 from starlette.requests import Request
 
-from partner_api.client_address import Network, client_address
+from partner_api.foundation.client_address import Network, client_address
 
 PROXIES: tuple[Network, ...] = (ipaddress.ip_network("10.0.0.0/8"),)
 PROXY_PEER = "10.0.0.5"

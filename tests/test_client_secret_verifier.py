@@ -1,7 +1,8 @@
 """The client secret check as partners meet it: at `POST /oauth/token` (CR-03, CR-04, CR-05,
 CR-06, CR-08), counting the database queries and keyed-hash comparisons a request costs.
 
-Time-dependent cases move the authorization server's clock (`auth.authorization_server.utcnow`,
+Time-dependent cases move the authorization server's clock
+(`auth.partners.authorization_server.utcnow`,
 the one clock its calls read), so the same credential cache, rules and responses production runs
 decide them.
 """
@@ -20,19 +21,19 @@ import jwt
 import pytest
 from starlette.applications import Starlette
 
-from auth import change_feed
-from auth.keyed_hash import KeyedHasher
+from auth.admins.identity import Actor
+from auth.partners import change_feed
+from auth.partners.keyed_hash import KeyedHasher
 from auth.tokens import client_secret_lookup_id, new_client_id, new_client_secret
 from models.credential import Credential, CredentialSecret
 from models.oauth import ChangeKind
 from models.organisation import Organisation
 from models.tenancy import TenantScope
-from partner_api.app import create_app
-from partner_api.audit import Actor
-from partner_api.clock import utcnow
-from partner_api.credential_changes import revoke_credential
-from partner_api.credentials import IssuedSecret, regenerate_secret
-from partner_api.settings import Settings
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.settings import Settings
+from partner_api.operations.credential_changes import revoke_credential
+from partner_api.operations.credentials import IssuedSecret, regenerate_secret
+from partner_api.web.app import create_app
 from tests.helpers import (
     TEST_PEPPER,
     counting_queries,
@@ -89,7 +90,7 @@ def _at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
     def clock() -> datetime:
         return moment
 
-    monkeypatch.setattr("auth.authorization_server.utcnow", clock)
+    monkeypatch.setattr("auth.partners.authorization_server.utcnow", clock)
 
 
 async def _warm(client: httpx.AsyncClient) -> None:
@@ -359,7 +360,7 @@ async def test_cr04_hash_comparison_is_constant_time(
         compared.append(b)
         return real_compare(a, b)
 
-    monkeypatch.setattr("auth.keyed_hash.hmac.compare_digest", recording_compare)
+    monkeypatch.setattr("auth.partners.keyed_hash.hmac.compare_digest", recording_compare)
     assert await _accepted(client, issued.credential.client_id, issued.secret_value)
     row = await CredentialSecret.get(credential_id=issued.credential.id)
     assert row.secret_hash.split("$")[2] in compared

@@ -18,13 +18,13 @@ from packaging.version import Version
 from tortoise.context import TortoiseContext
 from tortoise.queryset import QuerySet
 
-from auth.sessions import session_token_digest, start_session
+from auth.admins.sessions import session_token_digest, start_session
 from models.admin import AdminSession
 from models.compiled_select import CompiledSelect
 from models.credential import Credential
 from models.enums import AccessLevel
 from models.tenancy import TenantScope
-from partner_api.clock import utcnow
+from partner_api.foundation.clock import utcnow
 from tests.helpers import make_admin, make_credential
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"

@@ -37,7 +37,7 @@ from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
 from models.enums import AuditAction
 from models.ticketing import Order, Product
-from partner_api.clock import utcnow
+from partner_api.foundation.clock import utcnow
 from tests.helpers import admin_token, create_via_graphql, gql, operation, regenerate_via_graphql
 from tests.test_partner_events import caller, make_event, make_product, organisation
 from tests.test_partner_reservations import RESERVATIONS, body_for, post, sold

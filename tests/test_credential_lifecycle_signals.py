@@ -1,5 +1,6 @@
-"""The lifecycle rules (partner_api/lifecycle.py) and their edges, without a database, plus
-the policy-aware expiry rules of partner_api/validation.py. GraphQL behaviour:
+"""The lifecycle rules (partner_api/operations/lifecycle.py) and their edges, without a database,
+plus
+the policy-aware expiry rules of partner_api/foundation/validation.py. GraphQL behaviour:
 test_lifecycle_graphql.py, test_credential_policy.py and test_end_previous_secret.py.
 """
 
@@ -10,15 +11,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.credential import Credential, CredentialSecret
-from partner_api.lifecycle import (
+from partner_api.foundation.settings import Settings
+from partner_api.foundation.validation import (
+    InvalidInput,
+    clean_policy_expiry,
+    clean_policy_lifetime,
+)
+from partner_api.operations.lifecycle import (
     LifecycleWindows,
     exceeds_policy,
     expires_soon,
     is_stale,
     safe_to_end,
 )
-from partner_api.settings import Settings
-from partner_api.validation import InvalidInput, clean_policy_expiry, clean_policy_lifetime
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(days=14)

@@ -11,11 +11,11 @@ from typing import Any, NoReturn
 import httpx
 import pytest
 
-import partner_api.audit
+import partner_api.operations.audit
 from models.audit import AuditEvent
 from models.enums import AuditAction, Role
 from models.organisation import Organisation
-from partner_api.clock import utcnow
+from partner_api.foundation.clock import utcnow
 from tests.helpers import admin_token, create_via_graphql, gql, operation
 
 
@@ -158,7 +158,7 @@ async def test_policy_change_is_rolled_back_when_its_audit_event_fails(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = await admin_token(client)
-    monkeypatch.setattr(partner_api.audit, "record", failing_record)
+    monkeypatch.setattr(partner_api.operations.audit, "record", failing_record)
 
     body = await gql(
         client,

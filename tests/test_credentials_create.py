@@ -13,7 +13,7 @@ from auth.tokens import CLIENT_SECRET_PATTERN
 from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
 from models.enums import AuditAction
-from partner_api.clock import utcnow
+from partner_api.foundation.clock import utcnow
 from tests.helpers import PASSWORD, admin_token, create_via_graphql, gql, operation
 
 URL_SAFE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_")

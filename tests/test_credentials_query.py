@@ -12,7 +12,7 @@ from auth.tokens import new_client_id
 from models.credential import Credential
 from models.enums import AccessLevel
 from models.organisation import Organisation
-from partner_api.clock import utcnow
+from partner_api.foundation.clock import utcnow
 from tests.helpers import (
     admin_token,
     create_via_graphql,

@@ -11,11 +11,11 @@ import pytest
 from starlette.applications import Starlette
 
 import tests.database
-from auth.keyed_hash import KeyedHasher
+from auth.partners.keyed_hash import KeyedHasher
 from models.credential import Credential, CredentialSecret
-from partner_api.clock import utcnow
-from partner_api.services import Services
-from partner_api.settings import Settings
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.settings import Settings
+from partner_api.operations.services import Services
 from tests.helpers import (
     TEST_PEPPER,
     admin_token,

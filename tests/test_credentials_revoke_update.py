@@ -10,13 +10,13 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from auth.keyed_hash import KeyedHasher
-from auth.scopes import CATALOGUE
+from auth.partners.keyed_hash import KeyedHasher
 from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
 from models.enums import AuditAction
-from partner_api.clock import utcnow
-from partner_api.services import Services
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.scopes import CATALOGUE
+from partner_api.operations.services import Services
 from tests.helpers import admin_token, create_via_graphql, gql, operation, verify_client_secret
 
 CATALOGUE_NAMES = [scope.name for scope in CATALOGUE]

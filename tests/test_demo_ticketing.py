@@ -11,14 +11,14 @@ from uuid import UUID
 import pytest
 from tortoise.context import TortoiseContext
 
-import partner_api.demo as demo
-from auth.keyed_hash import KeyedHasher
+import partner_api.cli.demo as demo
+from auth.partners.keyed_hash import KeyedHasher
 from models.credential import Credential
 from models.organisation import Organisation
 from models.ticketing import Barcode, Event, Order, OrderLine, OrderStatus, Product
-from partner_api.clock import utcnow
-from partner_api.demo import DEMO_ORGANISATION, seed_demo
-from partner_api.demo_ticketing import TicketingSummary, seed_ticketing
+from partner_api.cli.demo import DEMO_ORGANISATION, seed_demo
+from partner_api.foundation.clock import utcnow
+from partner_api.ticketing.demo_ticketing import TicketingSummary, seed_ticketing
 from tests.helpers import TEST_PEPPER
 
 BARCODE = re.compile(r"[A-Z0-9]{16}")

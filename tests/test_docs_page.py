@@ -18,11 +18,11 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
-from auth.scopes import CATALOGUE
-from partner_api.app import create_app
-from partner_api.docs_reference import Reference
-from partner_api.openapi import openapi_document
-from partner_api.settings import Settings
+from partner_api.foundation.scopes import CATALOGUE
+from partner_api.foundation.settings import Settings
+from partner_api.web.app import create_app
+from partner_api.web.docs_reference import Reference
+from partner_api.web.openapi import openapi_document
 from tests.helpers import admin_token, gql, operation
 
 # The real server the third-party client tests start (`partner-api serve` on a loopback port):

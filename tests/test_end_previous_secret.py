@@ -11,14 +11,14 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-import partner_api.audit
+import partner_api.operations.audit
 from models.audit import AuditEvent
 from models.credential import CredentialSecret
 from models.enums import AuditAction, Role
 from models.oauth import ChangeEvent, ChangeKind
-from partner_api.clock import utcnow
-from partner_api.services import Services
-from partner_api.settings import Settings
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.settings import Settings
+from partner_api.operations.services import Services
 from tests.helpers import (
     TEST_KEY_ENCRYPTION_KEY,
     TEST_PEPPER,
@@ -239,7 +239,7 @@ async def test_ending_is_rolled_back_when_its_audit_event_fails(
 ) -> None:
     token = await admin_token(client)
     state = await rotated(client, token)
-    monkeypatch.setattr(partner_api.audit, "record", failing_record)
+    monkeypatch.setattr(partner_api.operations.audit, "record", failing_record)
 
     body = await gql(
         client,

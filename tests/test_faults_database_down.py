@@ -25,10 +25,10 @@ import pytest
 from starlette.applications import Starlette
 from tortoise.exceptions import OperationalError
 
-from auth.authorization_server import AuthorizationServer
-from auth.resource_server import ResourceServer
+from auth.partners.authorization_server import AuthorizationServer
+from auth.partners.resource_server import ResourceServer
 from models.tenancy import TenantScope
-from partner_api.database_unavailable import MESSAGE, is_database_unavailable
+from partner_api.foundation.database_unavailable import MESSAGE, is_database_unavailable
 from tests.database import empty_database, on_postgres
 from tests.faults_support import (
     Server,

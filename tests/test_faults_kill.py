@@ -52,7 +52,7 @@ from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
 from models.enums import AuditAction
 from models.oauth import ChangeEvent, ChangeKind, RevokedToken
-from partner_api.database import tortoise_config
+from partner_api.foundation.database import tortoise_config
 from tests.database import empty_database, on_postgres
 from tests.faults_support import (
     Server,

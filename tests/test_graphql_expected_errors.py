@@ -12,7 +12,7 @@ import pytest
 
 import resolvers.credentials
 from models.credential import Credential
-from partner_api.observability.log_format import JsonFormatter
+from partner_api.web.observability.log_format import JsonFormatter
 from tests.helpers import admin_token, gql, operation
 
 # A value a careless client might send in the wrong variable: it must never reach a log.

@@ -15,14 +15,14 @@ from tortoise.context import TortoiseContext
 
 import resolvers.credentials
 import resolvers.session
-from auth.identity import SESSION_COOKIE, AdminIdentity
-from auth.sessions import SessionAuthenticator
+from auth.admins.identity import SESSION_COOKIE, AdminIdentity
+from auth.admins.sessions import SessionAuthenticator
 from models.admin import AdminSession
 from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
-from partner_api.app import create_app
-from partner_api.graphql_endpoint import MAX_BODY_BYTES
-from partner_api.settings import Settings
+from partner_api.foundation.settings import Settings
+from partner_api.web.app import create_app
+from partner_api.web.graphql_endpoint import MAX_BODY_BYTES
 from tests.conftest import CLIENT_ADDRESS
 from tests.helpers import (
     PASSWORD,

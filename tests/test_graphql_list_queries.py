@@ -1,7 +1,7 @@
 """A page of credentials is loaded in a fixed number of queries, whatever its size, and its nodes
 are plain values.
 
-`schema/credential_nodes.py` loads the page's live secrets, creators and the organisation's
+`resolvers/credential_nodes.py` loads the page's live secrets, creators and the organisation's
 policy once per page, so GraphQL completes the nodes without a query (or an await) per
 credential. These tests count the SQL statements of the admin page's own `Credentials` operation
 and check that the batched values land on the right nodes.

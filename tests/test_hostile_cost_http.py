@@ -56,9 +56,11 @@ RESERVATIONS = b"/partner/v1/reservations"
 FORM = (b"content-type", b"application/x-www-form-urlencoded")
 JSON = (b"content-type", b"application/json")
 GRANT = b"grant_type=client_credentials"
-# The bounds the catalogue fills: the OAuth form body (auth/token_request.py MAX_BODY_BYTES) and
+# The bounds the catalogue fills: the OAuth form body (auth/partners/token_request.py
+# MAX_BODY_BYTES) and
 # its field count (MAX_FIELDS), the Partner API's JSON body (partner_requests.py
-# MAX_BODY_BYTES), the request head (partner_api/request_head.py MAX_HEAD_BYTES) and orjson's
+# MAX_BODY_BYTES), the request head (partner_api/foundation/request_head.py MAX_HEAD_BYTES) and
+# orjson's
 # nesting depth.
 FORM_LIMIT = 8 * 1024
 FORM_FIELDS = 64

@@ -34,8 +34,8 @@ from starlette.applications import Starlette
 from starlette.types import Message
 
 from auth.tokens import new_client_secret
-from partner_api.app import create_app
-from partner_api.settings import Settings
+from partner_api.foundation.settings import Settings
+from partner_api.web.app import create_app
 from tests.conftest import CLIENT_ADDRESS
 from tests.helpers import make_admin, make_credential, wrong_secret_for
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auth.token_request import MAX_FIELDS, _parse_form
+from auth.partners.token_request import MAX_FIELDS, _parse_form
 
 
 def _reference(text: str) -> list[tuple[str, str]] | type[Exception]:

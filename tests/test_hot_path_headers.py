@@ -1,5 +1,6 @@
-"""The one pass over each response's headers (partner_api/observability/middleware.py applying
-partner_api/security_headers.py): what it adds, what it leaves alone, in which order, and what it
+"""The one pass over each response's headers (partner_api/web/observability/middleware.py applying
+partner_api/web/security_headers.py): what it adds, what it leaves alone, in which order, and what
+it
 records when the app fails before answering."""
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from typing import Any
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from partner_api.observability import request_id
-from partner_api.observability.metrics import REQUEST_DURATION
-from partner_api.observability.middleware import ObservabilityMiddleware
-from partner_api.security_headers import API_CONTENT_SECURITY_POLICY, SecurityHeaderPolicy
+from partner_api.foundation.metrics import REQUEST_DURATION
+from partner_api.web.observability import request_id
+from partner_api.web.observability.middleware import ObservabilityMiddleware
+from partner_api.web.security_headers import API_CONTENT_SECURITY_POLICY, SecurityHeaderPolicy
 
 ID = (b"x-request-id", b"lb-1")
 NOSNIFF = (b"x-content-type-options", b"nosniff")

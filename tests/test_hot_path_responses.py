@@ -1,4 +1,5 @@
-"""The hot paths' own JSON responses (partner_api/json_response.py) write what Starlette's
+"""The hot paths' own JSON responses (partner_api/foundation/json_response.py) write what
+Starlette's
 JSONResponse wrote before them: the same bytes and the same header list."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import pytest
 from starlette.responses import JSONResponse as StarletteJSONResponse
 from starlette.responses import Response
 
-from partner_api.json_response import JSONResponse, encode_headers
+from partner_api.foundation.json_response import JSONResponse, encode_headers
 
 DOCUMENTS: list[Any] = [
     {"status": "ok"},

@@ -17,8 +17,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.applications import Starlette
 
-from auth.authorization_server import AuthorizationServer
-from auth.scopes import CATALOGUE
+from auth.partners.authorization_server import AuthorizationServer
+from partner_api.foundation.scopes import CATALOGUE
 from tests.helpers import (
     admin_token,
     create_via_graphql,

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from tortoise.context import TortoiseContext
 
-from auth.key_fingerprints import KeyMismatch, verify_key_material
-from auth.keyed_hash import KeyedHasher
-from auth.signing_keys import rotate_signing_key
+from auth.partners.key_fingerprints import KeyMismatch, verify_key_material
+from auth.partners.keyed_hash import KeyedHasher
+from auth.partners.signing_keys import rotate_signing_key
 from models.key_fingerprint import KeyFingerprint
-from partner_api.clock import utcnow
-from partner_api.settings import Settings
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.settings import Settings
 from tests.helpers import TEST_KEY_ENCRYPTION_KEY, TEST_PEPPER, make_admin, make_credential
 
 OTHER_PEPPER = b"another-pepper-Zq7wN2xK9vB4mT6yR1sD8fG3hJ5k"

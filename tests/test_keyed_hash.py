@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from auth.keyed_hash import KeyedHasher
+from auth.partners.keyed_hash import KeyedHasher
 from auth.tokens import new_client_secret
 
 PEPPER = b"pepper-one-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -113,7 +113,7 @@ def test_cr04_comparison_uses_hmac_compare_digest(monkeypatch: pytest.MonkeyPatc
         compared.append((a, b))
         return real_compare(a, b)  # type: ignore[call-overload, no-any-return]
 
-    monkeypatch.setattr("auth.keyed_hash.hmac.compare_digest", recording_compare)
+    monkeypatch.setattr("auth.partners.keyed_hash.hmac.compare_digest", recording_compare)
     hasher = KeyedHasher((PEPPER,))
     secret = new_client_secret().value
     stored = hasher.hash(secret)

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from models.credential import Credential, CredentialSecret
-from partner_api.clock import utcnow
-from partner_api.credential_policy import max_lifetime_days
-from partner_api.settings import Settings
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.settings import Settings
+from partner_api.operations.credential_policy import max_lifetime_days
 from tests.helpers import (
     TEST_KEY_ENCRYPTION_KEY,
     TEST_PEPPER,

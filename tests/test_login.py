@@ -12,15 +12,15 @@ import pytest
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
-import auth.login
-from auth.identity import SESSION_COOKIE
-from auth.passwords import hash_password, verify_dummy_password
+import auth.admins.login
+from auth.admins.identity import SESSION_COOKIE
+from auth.admins.passwords import hash_password, verify_dummy_password
 from models.admin import AdminSession, AdminUser
 from models.audit import AuditEvent
 from models.enums import AuditAction, Role
-from partner_api.app import create_app
-from partner_api.clock import utcnow
-from partner_api.settings import Settings
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.settings import Settings
+from partner_api.web.app import create_app
 from tests.conftest import CLIENT_ADDRESS
 from tests.helpers import PASSWORD, TEST_PEPPER, gql, login, make_admin, operation
 
@@ -176,7 +176,7 @@ async def test_gq10_unknown_email_still_runs_dummy_password_verification(
         calls.append(None)
         verify_dummy_password()
 
-    monkeypatch.setattr(auth.login, "verify_dummy_password", counting)
+    monkeypatch.setattr(auth.admins.login, "verify_dummy_password", counting)
 
     result = await attempt(client, "nobody@acme.example", PASSWORD)
 

@@ -17,9 +17,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from auth.known_addresses import InMemoryKnownAddresses
+from auth.admins.known_addresses import InMemoryKnownAddresses
 from models.admin import AdminSession
-from partner_api.settings import Settings
+from partner_api.foundation.settings import Settings
 from tests.conftest import AppFactory
 from tests.helpers import PASSWORD, gql, make_admin, operation
 

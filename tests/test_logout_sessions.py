@@ -16,8 +16,8 @@ import pytest
 from starlette.applications import Starlette
 
 import resolvers.session
-from auth.identity import SESSION_COOKIE
-from auth.sessions import end_session
+from auth.admins.identity import SESSION_COOKIE
+from auth.admins.sessions import end_session
 from auth.tokens import new_session_token
 from models.admin import AdminSession
 from models.audit import AuditEvent

@@ -19,7 +19,7 @@ from tortoise.models import Model
 
 from models import all as all_models
 from models.organisation import Organisation
-from partner_api.database import apply_migrations, tortoise_config
+from partner_api.foundation.database import apply_migrations, tortoise_config
 from tests.database import asyncpg_dsn, empty_database
 
 MODELS: list[type[Model]] = [getattr(all_models, name) for name in all_models.__all__]

@@ -40,7 +40,7 @@ from redis.exceptions import RedisError
 from tortoise.context import TortoiseContext
 
 from models.oauth import SigningKey
-from partner_api.database import tortoise_config
+from partner_api.foundation.database import tortoise_config
 from tests.database import asyncpg_dsn, empty_database, on_postgres
 from tests.helpers import PASSWORD, operation, wrong_secret_for
 from tests.live_process import (

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from auth.authorization_server import AuthorizationServer
+from auth.partners.authorization_server import AuthorizationServer
 from tests.helpers import make_admin, make_credential
 
 

@@ -14,11 +14,11 @@ import pytest
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
-from auth.scopes import CATALOGUE
-from auth.signing_keys import rotate_signing_key
-from partner_api.app import create_app
-from partner_api.clock import utcnow
-from partner_api.settings import Settings
+from auth.partners.signing_keys import rotate_signing_key
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.scopes import CATALOGUE
+from partner_api.foundation.settings import Settings
+from partner_api.web.app import create_app
 from tests.helpers import make_admin, make_credential
 
 METADATA_PATH = "/.well-known/oauth-authorization-server"

@@ -1,7 +1,7 @@
 """Observability: JSON logs with a request id, Prometheus metrics at /metrics and on
 the internal listener, and /readyz reflecting the database and Redis.
 
-Metrics live in one registry per process (partner_api/observability/metrics.py), so tests compare
+Metrics live in one registry per process (partner_api/foundation/metrics.py), so tests compare
 counter values before and after what they do, never absolute values.
 """
 
@@ -32,20 +32,20 @@ from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext
 
-from auth.keyed_hash import KeyedHasher
-from auth.signing_keys import rotate_signing_key
+from auth.partners.keyed_hash import KeyedHasher
+from auth.partners.signing_keys import rotate_signing_key
 from models.organisation import Organisation
-from partner_api.app import create_app
-from partner_api.cli import run
-from partner_api.clock import utcnow
-from partner_api.database import tortoise_config
-from partner_api.observability import scrubbing
-from partner_api.observability.instruments import HistogramFamily
-from partner_api.observability.log_format import JsonFormatter, TextFormatter, logging_config
-from partner_api.observability.metrics_endpoint import MetricsListener
-from partner_api.observability.request_id import RequestIdFilter
-from partner_api.observability.scrubbing import MASK, scrub
-from partner_api.settings import Settings
+from partner_api.cli.main import run
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.database import tortoise_config
+from partner_api.foundation.instruments import HistogramFamily
+from partner_api.foundation.settings import Settings
+from partner_api.web.app import create_app
+from partner_api.web.observability import scrubbing
+from partner_api.web.observability.log_format import JsonFormatter, TextFormatter, logging_config
+from partner_api.web.observability.metrics_endpoint import MetricsListener
+from partner_api.web.observability.request_id import RequestIdFilter
+from partner_api.web.observability.scrubbing import MASK, scrub
 from tests.conftest import CLIENT_ADDRESS
 from tests.database import empty_database
 from tests.helpers import (

@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from auth.scopes import CATALOGUE
 from models.enums import AccessLevel
-from partner_api.openapi import openapi_document
-from partner_api.settings import Settings
+from partner_api.foundation.scopes import CATALOGUE
+from partner_api.foundation.settings import Settings
+from partner_api.web.openapi import openapi_document
 from tests.helpers import make_admin, make_credential
 
 # Not part of the partner-facing contract: the admin GraphQL API and the admin page on top of it

@@ -16,12 +16,12 @@ import httpx
 import jwt
 import pytest
 
-from auth.scopes import CATALOGUE
 from models.enums import AccessLevel
 from models.organisation import Organisation
 from models.ticketing import Event, Product
-from partner_api.clock import utcnow
-from partner_api.credentials import IssuedSecret
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.scopes import CATALOGUE
+from partner_api.operations.credentials import IssuedSecret
 from tests.helpers import make_admin, make_credential
 
 ALL_SCOPES = [scope.name for scope in CATALOGUE]

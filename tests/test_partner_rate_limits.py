@@ -21,13 +21,13 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
-from auth.signing_keys import rotate_signing_key
+from auth.partners.signing_keys import rotate_signing_key
 from models.organisation import Organisation
 from models.ticketing import Event, Order, Product
-from partner_api.app import create_app
-from partner_api.clock import utcnow
-from partner_api.credentials import IssuedSecret
-from partner_api.settings import Settings
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.settings import Settings
+from partner_api.operations.credentials import IssuedSecret
+from partner_api.web.app import create_app
 from tests.conftest import CLIENT_ADDRESS
 from tests.helpers import REDIS_URL, make_admin, make_credential
 

@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from models.organisation import Organisation
 from models.ticketing import Event, Product
-from partner_api.clock import utcnow
+from partner_api.foundation.clock import utcnow
 from tests.helpers import make_admin, make_credential
 from tests.schemathesis_support import derandomised_examples
 

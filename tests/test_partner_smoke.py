@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 
 from models.ticketing import Event, Product
-from partner_api.clock import utcnow
+from partner_api.foundation.clock import utcnow
 from tests.helpers import make_admin, make_credential
 
 

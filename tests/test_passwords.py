@@ -1,6 +1,7 @@
 """Admin password hashing through the production paths (`create_admin`, the GraphQL `login`).
 
-`auth.passwords.hasher` sets the argon2id parameters of new hashes; each stored hash is verified
+`auth.admins.passwords.hasher` sets the argon2id parameters of new hashes; each stored hash is
+verified
 with the parameters it records, and a sign-in for an unknown account costs a verification with the
 parameters in use (GQ-10). The suite itself runs with a cheap hasher (tests/conftest.py).
 """
@@ -13,7 +14,7 @@ import httpx
 import pytest
 from argon2 import Parameters, PasswordHasher, extract_parameters
 
-from auth import passwords
+from auth.admins import passwords
 from tests.helpers import PASSWORD, gql, make_admin, operation
 
 ADMIN = "admin@acme.example"

@@ -31,14 +31,14 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from starlette.requests import HTTPConnection
 from tortoise.context import TortoiseContext
 
-from auth.passwords import verify_password
-from auth.platform_identity import PlatformAuthenticator
-from auth.platform_keys import UNKNOWN_KID_REFETCH_SECONDS
+from auth.admins.passwords import verify_password
+from auth.admins.platform_identity import PlatformAuthenticator
+from auth.admins.platform_keys import UNKNOWN_KID_REFETCH_SECONDS
 from models.admin import AdminUser, Membership
 from models.enums import Role
 from models.organisation import Organisation
-from partner_api.app import create_app
-from partner_api.settings import ConfigurationError, PlatformSignIn, Settings
+from partner_api.foundation.settings import ConfigurationError, PlatformSignIn, Settings
+from partner_api.web.app import create_app
 from tests.helpers import (
     PASSWORD,
     TEST_KEY_ENCRYPTION_KEY,

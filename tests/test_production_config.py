@@ -18,10 +18,10 @@ import pytest
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
-from auth.signing_keys import rotate_signing_key
-from partner_api.app import create_app
-from partner_api.clock import utcnow
-from partner_api.settings import ConfigurationError, Settings
+from auth.partners.signing_keys import rotate_signing_key
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.settings import ConfigurationError, Settings
+from partner_api.web.app import create_app
 from tests.helpers import admin_token, create_via_graphql, gql, make_admin, operation
 
 ISSUER = "https://partners.example.com"

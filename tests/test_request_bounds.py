@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from models.ticketing import Order
-from partner_api.observability.scrubbing import scrub
+from partner_api.web.observability.scrubbing import scrub
 from tests.test_partner_events import assert_error, caller, make_event, make_product, organisation
 
 # Past the 4,300 digits int() converts (sys.get_int_max_str_digits()).

@@ -27,16 +27,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from starlette.applications import Starlette
 
-from auth import authorization_server as authorization_server_module
-from auth import change_feed
-from auth.access_tokens import AccessTokenClaims, verify_access_token
-from auth.authorization_server import AuthorizationServer
-from auth.scopes import CATALOGUE
-from auth.signing_keys import LoadedKey, rotate_signing_key
+from auth.partners import authorization_server as authorization_server_module
+from auth.partners import change_feed
+from auth.partners.access_tokens import AccessTokenClaims, verify_access_token
+from auth.partners.authorization_server import AuthorizationServer
+from auth.partners.signing_keys import LoadedKey, rotate_signing_key
 from models.credential import Credential
 from models.oauth import ChangeKind, SigningKey
-from partner_api.clock import utcnow
-from partner_api.settings import Settings
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.scopes import CATALOGUE
+from partner_api.foundation.settings import Settings
 from tests.helpers import admin_token, create_via_graphql, gql, operation
 
 ME = "/partner/v1/me"

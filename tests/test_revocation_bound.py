@@ -29,16 +29,16 @@ import jwt
 import pytest
 from starlette.applications import Starlette
 
-from auth import authorization_server as authorization_server_module
-from auth import change_feed
-from auth.authorization_server import AuthorizationServer
-from auth.change_feed import ChangeFeed
-from auth.scopes import CATALOGUE
-from auth.signing_keys import rotate_signing_key
+from auth.partners import authorization_server as authorization_server_module
+from auth.partners import change_feed
+from auth.partners.authorization_server import AuthorizationServer
+from auth.partners.change_feed import ChangeFeed
+from auth.partners.signing_keys import rotate_signing_key
 from models.oauth import ChangeKind
-from partner_api.app import create_app
-from partner_api.clock import utcnow
-from partner_api.settings import ConfigurationError, Settings
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.scopes import CATALOGUE
+from partner_api.foundation.settings import ConfigurationError, Settings
+from partner_api.web.app import create_app
 from tests.helpers import (
     TEST_KEY_ENCRYPTION_KEY,
     TEST_PEPPER,

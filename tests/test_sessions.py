@@ -12,12 +12,12 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from auth.identity import SESSION_COOKIE
+from auth.admins.identity import SESSION_COOKIE
 from auth.tokens import BASE62, is_well_formed_session_token, new_session_token
 from models.admin import AdminSession, Membership
 from models.audit import AuditEvent
 from models.enums import AuditAction, Role
-from partner_api.clock import utcnow
+from partner_api.foundation.clock import utcnow
 from tests.conftest import CLIENT_ADDRESS
 from tests.helpers import PASSWORD, admin_token, create_via_graphql, gql, make_admin, operation
 

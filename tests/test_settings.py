@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from partner_api.settings import ConfigurationError, Settings
+from partner_api.foundation.settings import ConfigurationError, Settings
 
 PEPPER = "p" * 16 + "0123456789abcdef0123"  # 36 characters
 OLD_PEPPER = "o" * 40

@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives import serialization
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
-from auth.access_tokens import InvalidAccessToken, verify_access_token
-from auth.authorization_server import AuthorizationServer
-from auth.signing_keys import (
+from auth.partners.access_tokens import InvalidAccessToken, verify_access_token
+from auth.partners.authorization_server import AuthorizationServer
+from auth.partners.signing_keys import (
     SigningKeyError,
     decrypt_private_key,
     ensure_signing_key,
@@ -36,10 +36,10 @@ from auth.signing_keys import (
     rotate_signing_key,
 )
 from models.oauth import SigningKey
-from partner_api.app import create_app
-from partner_api.clock import utcnow
-from partner_api.database import tortoise_config
-from partner_api.settings import ConfigurationError, Settings
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.database import tortoise_config
+from partner_api.foundation.settings import ConfigurationError, Settings
+from partner_api.web.app import create_app
 from tests.database import empty_database
 from tests.helpers import (
     TEST_KEY_ENCRYPTION_KEY,

@@ -36,11 +36,11 @@ from oauthlib.oauth2.rfc6749.errors import (  # type: ignore[import-untyped]
 from requests_oauthlib import OAuth2Session  # type: ignore[import-untyped]
 from tortoise.context import TortoiseContext
 
-from auth.keyed_hash import KeyedHasher
-from auth.scopes import CATALOGUE
+from auth.partners.keyed_hash import KeyedHasher
 from models.enums import AccessLevel
 from models.organisation import Organisation
-from partner_api.database import tortoise_config
+from partner_api.foundation.database import tortoise_config
+from partner_api.foundation.scopes import CATALOGUE
 from tests.database import empty_database
 from tests.helpers import make_credential, wrong_secret_for
 from tests.live_process import CLI, free_port, run_cli, stop, wait_until_ready

@@ -19,24 +19,24 @@ import jwt
 import pytest
 from starlette.applications import Starlette
 
-from auth.keyed_hash import KeyedHasher
+from auth.admins.identity import Actor
+from auth.partners.keyed_hash import KeyedHasher
 from auth.tokens import client_secret_lookup_id, new_client_id, new_client_secret
 from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
 from models.enums import AccessLevel, AuditAction
 from models.organisation import Organisation
 from models.tenancy import TenantScope
-from partner_api.app import create_app
-from partner_api.audit import Actor
-from partner_api.clock import utcnow
-from partner_api.credential_changes import revoke_credential
-from partner_api.credentials import (
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.settings import Settings
+from partner_api.operations.credential_changes import revoke_credential
+from partner_api.operations.credentials import (
     CredentialDraft,
     IssuedSecret,
     create_credential,
     regenerate_secret,
 )
-from partner_api.settings import Settings
+from partner_api.web.app import create_app
 from tests.conftest import CLIENT_ADDRESS
 from tests.helpers import TEST_PEPPER, make_admin, make_credential, wrong_secret_for
 
@@ -477,7 +477,7 @@ async def test_cr06_previous_secret_works_during_grace_and_stops_after_it(
     assert current.status_code == 200, current.text
 
     after_grace = utcnow() + timedelta(minutes=61)
-    monkeypatch.setattr("auth.authorization_server.utcnow", lambda: after_grace)
+    monkeypatch.setattr("auth.partners.authorization_server.utcnow", lambda: after_grace)
     assert_invalid_client(await client.post(TOKEN, data=GRANT, auth=basic(issued)))
     assert (await client.post(TOKEN, data=GRANT, auth=basic(rotated))).status_code == 200
 

@@ -19,15 +19,15 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from auth.scopes import CATALOGUE
 from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
 from models.enums import AccessLevel, AuditAction
 from models.organisation import Organisation
-from partner_api.app import create_app
-from partner_api.clock import utcnow
-from partner_api.credentials import IssuedSecret
-from partner_api.settings import Settings
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.scopes import CATALOGUE
+from partner_api.foundation.settings import Settings
+from partner_api.operations.credentials import IssuedSecret
+from partner_api.web.app import create_app
 from tests.conftest import CLIENT_ADDRESS
 from tests.helpers import make_admin, make_credential, wrong_secret_for
 
@@ -560,7 +560,7 @@ async def test_lg01_last_used_is_written_at_first_use_and_then_at_most_once_per_
 ) -> None:
     start = utcnow()
     moment = [start]
-    monkeypatch.setattr("auth.authorization_server.utcnow", lambda: moment[0])
+    monkeypatch.setattr("auth.partners.authorization_server.utcnow", lambda: moment[0])
     transport = httpx.ASGITransport(app=app, client=("198.51.100.99", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as elsewhere:
 

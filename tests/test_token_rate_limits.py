@@ -16,8 +16,8 @@ from tortoise.context import TortoiseContext
 
 from auth.tokens import new_client_id, new_client_secret
 from models.organisation import Organisation
-from partner_api.credentials import IssuedSecret
-from partner_api.settings import Settings
+from partner_api.foundation.settings import Settings
+from partner_api.operations.credentials import IssuedSecret
 from tests.conftest import CLIENT_ADDRESS, AppFactory
 from tests.helpers import make_admin, make_credential, wrong_secret_for
 

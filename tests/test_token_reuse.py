@@ -1,4 +1,5 @@
-"""The token reuse window (auth/token_reuse.py): within it, the same secret asking for the same
+"""The token reuse window (auth/partners/token_reuse.py): within it, the same secret asking for the
+same
 scope gets the token issued a moment ago; anything that changes what the token should say, or
 whether it may be used, ends the reuse."""
 
@@ -12,12 +13,12 @@ import pytest
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
-from auth.signing_keys import rotate_signing_key
+from auth.partners.signing_keys import rotate_signing_key
 from models.enums import AccessLevel
-from partner_api.app import create_app
-from partner_api.clock import utcnow
-from partner_api.credentials import IssuedSecret
-from partner_api.settings import Settings
+from partner_api.foundation.clock import utcnow
+from partner_api.foundation.settings import Settings
+from partner_api.operations.credentials import IssuedSecret
+from partner_api.web.app import create_app
 from tests.conftest import CLIENT_ADDRESS
 from tests.helpers import admin_token, create_via_graphql, gql, make_admin, make_credential
 from tests.helpers import operation as graphql_operation
@@ -141,9 +142,9 @@ def test_the_window_ends_after_its_length() -> None:
     """Unit level, with explicit clocks: reused at +0.9 s, new at +1.0 s."""
     from uuid import uuid4
 
-    from auth.access_tokens import IssuedToken
-    from auth.credential_directory import CredentialState
-    from auth.token_reuse import RecentTokens
+    from auth.partners.access_tokens import IssuedToken
+    from auth.partners.credential_directory import CredentialState
+    from auth.partners.token_reuse import RecentTokens
 
     state = CredentialState(
         id=uuid4(),

@@ -179,7 +179,7 @@ async def test_the_installed_service_runs_its_own_code_not_the_checkout(
     probe = (
         "import json, graphql, "
         + ", ".join(PACKAGES)
-        + "; from partner_api.admin_page import OPERATIONS_DIRECTORY; print(json.dumps({"
+        + "; from partner_api.web.admin_page import OPERATIONS_DIRECTORY; print(json.dumps({"
         + ", ".join(f"'{name}': {name}.__file__" for name in PACKAGES)
         + ", 'operations': str(OPERATIONS_DIRECTORY), 'graphql': graphql.__file__}))"
     )

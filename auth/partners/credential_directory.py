@@ -1,0 +1,208 @@
+"""An in-process cache of credentials and their live secrets, for the token endpoint and the
+Partner API's revocation check: no database round-trip per request in the common case.
+
+Entries are dropped when the change feed reports the credential changed
+(auth/partners/change_feed.py),
+so a revocation, rotation or re-scoping is honoured within the feed's bound; `max_age` is a
+second line of defence. Time-based states (credential expiry, a previous secret's grace period)
+are evaluated on every use against the cached timestamps, so they need no invalidation.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from uuid import UUID
+
+from tortoise.expressions import Q
+
+from models.credential import Credential, CredentialSecret, before_expiry
+from models.enums import AccessLevel
+from partner_api.foundation.metrics import CREDENTIAL_CACHE
+from partner_api.foundation.scopes import effective_scopes
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class SecretState:
+    id: UUID
+    lookup_id: str
+    secret_hash: str
+    expires_at: datetime | None
+
+    @cached_property
+    def id_text(self) -> str:
+        return str(self.id)
+
+    def live_at(self, now: datetime) -> bool:
+        # Ended secrets are never loaded, so expiry is all that is left to check.
+        return before_expiry(self.expires_at, now)
+
+
+@dataclass(frozen=True)
+class CredentialState:
+    id: UUID
+    organisation_id: UUID
+    client_id: str
+    name: str
+    organisation_name: str
+    access_level: AccessLevel
+    stored_scopes: tuple[str, ...]
+    ip_allowlist: tuple[Network, ...]
+    expires_at: datetime | None
+    revoked: bool
+    secrets: tuple[SecretState, ...]
+    loaded_at: float
+
+    @cached_property
+    def id_text(self) -> str:
+        return str(self.id)
+
+    @cached_property
+    def organisation_id_text(self) -> str:
+        return str(self.organisation_id)
+
+    def active_at(self, now: datetime) -> bool:
+        return not self.revoked and before_expiry(self.expires_at, now)
+
+    def allowed_scopes(self) -> list[str]:
+        """`partner_api.foundation.scopes.effective_scopes`, worked out once per cached state (the
+        catalogue is
+        fixed for the life of a process, so later scopes reach FULL with the next deployment).
+        A copy: callers may keep it."""
+        return list(self._allowed)
+
+    @cached_property
+    def _allowed(self) -> tuple[str, ...]:
+        return tuple(effective_scopes(self.access_level, self.stored_scopes))
+
+    @cached_property
+    def allowed_scope_set(self) -> frozenset[str]:
+        return frozenset(self._allowed)
+
+    def admits_address(self, address: str | None) -> bool:
+        if not self.ip_allowlist:
+            return True
+        if address is None:
+            return False
+        try:
+            parsed = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(parsed in network for network in self.ip_allowlist)
+
+    def secret(self, secret_id: UUID) -> SecretState | None:
+        for secret in self.secrets:
+            if secret.id == secret_id:
+                return secret
+        return None
+
+
+class CredentialDirectory:
+    def __init__(self, *, max_entries: int = 100_000, max_age_seconds: float = 300.0) -> None:
+        self._max_entries = max_entries
+        self._max_age = max_age_seconds
+        self._by_id: OrderedDict[UUID, CredentialState] = OrderedDict()
+        self._credential_of_lookup: dict[str, UUID] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def invalidate(self, credential_id: UUID) -> None:
+        state = self._by_id.pop(credential_id, None)
+        if state is not None:
+            for secret in state.secrets:
+                self._credential_of_lookup.pop(secret.lookup_id, None)
+
+    def clear(self) -> None:
+        self._by_id.clear()
+        self._credential_of_lookup.clear()
+
+    def _cached(self, credential_id: UUID, monotonic_now: float) -> CredentialState | None:
+        state = self._by_id.get(credential_id)
+        if state is None:
+            CREDENTIAL_CACHE.miss.inc()
+            return None
+        if monotonic_now - state.loaded_at > self._max_age:
+            self.invalidate(credential_id)
+            CREDENTIAL_CACHE.miss.inc()
+            return None
+        self._by_id.move_to_end(credential_id)
+        CREDENTIAL_CACHE.hit.inc()
+        return state
+
+    def _remember(self, state: CredentialState) -> None:
+        self.invalidate(state.id)
+        self._by_id[state.id] = state
+        for secret in state.secrets:
+            self._credential_of_lookup[secret.lookup_id] = state.id
+        while len(self._by_id) > self._max_entries:
+            oldest = next(iter(self._by_id))
+            self.invalidate(oldest)
+
+    async def by_lookup_id(
+        self, lookup_id: str, *, now: datetime, monotonic_now: float
+    ) -> tuple[CredentialState, SecretState] | None:
+        credential_id = self._credential_of_lookup.get(lookup_id)
+        if credential_id is None:
+            CREDENTIAL_CACHE.miss.inc()
+        state = None if credential_id is None else self._cached(credential_id, monotonic_now)
+        if state is None:
+            row = await CredentialSecret.get_or_none(lookup_id=lookup_id).only("credential_id")
+            if row is None:
+                return None
+            state = await self._load(row.credential_id, now=now, monotonic_now=monotonic_now)  # type: ignore[attr-defined]
+            if state is None:
+                return None
+        for secret in state.secrets:
+            if secret.lookup_id == lookup_id:
+                return state, secret
+        return None
+
+    async def by_id(
+        self, credential_id: UUID, *, now: datetime, monotonic_now: float
+    ) -> CredentialState | None:
+        state = self._cached(credential_id, monotonic_now)
+        if state is not None:
+            return state
+        return await self._load(credential_id, now=now, monotonic_now=monotonic_now)
+
+    async def _load(
+        self, credential_id: UUID, *, now: datetime, monotonic_now: float
+    ) -> CredentialState | None:
+        credential = await Credential.get_or_none(id=credential_id).select_related("organisation")
+        if credential is None:
+            return None
+        secrets = await CredentialSecret.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            credential_id=credential_id,
+            ended_at__isnull=True,
+        )
+        state = CredentialState(
+            id=credential.id,
+            organisation_id=credential.organisation_id,  # type: ignore[attr-defined]
+            organisation_name=credential.organisation.name,
+            client_id=credential.client_id,
+            name=credential.name,
+            access_level=credential.access_level,
+            stored_scopes=tuple(credential.scopes),
+            ip_allowlist=tuple(ipaddress.ip_network(entry) for entry in credential.ip_allowlist),
+            expires_at=credential.expires_at,
+            revoked=credential.revoked_at is not None,
+            secrets=tuple(
+                SecretState(
+                    id=secret.id,
+                    lookup_id=secret.lookup_id,
+                    secret_hash=secret.secret_hash,
+                    expires_at=secret.expires_at,
+                )
+                for secret in secrets
+            ),
+            loaded_at=monotonic_now,
+        )
+        self._remember(state)
+        return state

@@ -1,0 +1,107 @@
+"""Issuing an access token to an authenticated client (RFC 6749 §4.4.3, §5.1): the scope it asks
+for, the per-client issuance quota, a token reused within the short reuse window
+(auth.partners.token_reuse) or a newly signed one (auth.partners.access_tokens), and the usage
+record.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from auth.partners.access_tokens import IssuedToken, issue_access_token
+from auth.partners.client_secrets import AuthenticatedClient
+from auth.partners.oauth_errors import InvalidScope, TooManyRequests
+from auth.partners.signing_keys import KeyRing, SigningKeyError
+from auth.partners.token_reuse import RecentTokens
+from auth.partners.usage import UsageRecorder
+from partner_api.foundation.settings import Settings
+from partner_api.foundation.throttle import CounterFactory
+
+logger = logging.getLogger("partner_api.oauth")
+# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+_SCOPE_TOKEN_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"\\')
+
+
+def resolve_scopes(requested: str | None, allowed: list[str]) -> list[str]:
+    """TE-05/06: no scope → everything the credential holds; otherwise a subset, never more."""
+    if requested is None or not requested.strip():
+        return allowed
+    names = requested.split(" ")
+    if any(not name or not set(name) <= _SCOPE_TOKEN_CHARS for name in names):
+        raise InvalidScope("The scope parameter is malformed.")
+    held = set(allowed)
+    if any(name not in held for name in names):
+        raise InvalidScope("A requested scope is unknown or not granted to this client.")
+    wanted = set(names)
+    return [name for name in allowed if name in wanted]
+
+
+class TokenIssuer:
+    def __init__(self, settings: Settings, counters: CounterFactory, usage: UsageRecorder) -> None:
+        self._settings = settings
+        self._lifetime = timedelta(seconds=settings.access_token_ttl_seconds)
+        self._usage = usage
+        self._quota = counters(
+            name="token-quota", limit=settings.token_quota_per_minute, window_seconds=60
+        )
+        self.recent_tokens = RecentTokens(window_seconds=settings.token_reuse_seconds)
+
+    async def issue(
+        self,
+        client: AuthenticatedClient,
+        *,
+        requested_scope: str | None,
+        client_ip: str | None,
+        key_ring: KeyRing,
+        revoked: dict[str, int],
+        now: datetime,
+    ) -> IssuedToken:
+        """A token for `client`, signed with `key_ring`'s active key; a token reused from the
+        window only while its id is not in `revoked`."""
+        credential, secret = client
+        scopes = resolve_scopes(requested_scope, credential.allowed_scopes())
+        wait = await self._quota.record(credential.client_id)
+        if wait:
+            raise TooManyRequests(wait)
+        key = key_ring.active
+        if key is None:
+            raise SigningKeyError("no active signing key")
+        timestamp = now.timestamp()
+        issued = self.recent_tokens.get(
+            state=credential,
+            secret_id=secret.id,
+            scope=" ".join(scopes),
+            kid=key.kid,
+            now=timestamp,
+            revoked=revoked,
+        )
+        if issued is None:
+            settings = self._settings
+            issued = issue_access_token(
+                key_ring=key_ring,
+                issuer=settings.issuer,
+                audience=settings.audience,
+                credential=credential,
+                secret=secret,
+                scopes=scopes,
+                now=now,
+                lifetime=self._lifetime,
+            )
+            self.recent_tokens.put(
+                state=credential, secret_id=secret.id, issued=issued, kid=key.kid, now=timestamp
+            )
+        logger.info(
+            "access token issued", extra={"client_id": credential.client_id, "jti": issued.jti}
+        )
+        write_due = self._usage.token_issued(
+            organisation_id=credential.organisation_id,
+            credential_id=credential.id,
+            client_id=credential.client_id,
+            secret_id=secret.id,
+            ip_address=client_ip,
+            now=now,
+        )
+        if write_due:
+            await self._usage.flush(now)
+        return issued

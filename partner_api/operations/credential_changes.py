@@ -1,0 +1,139 @@
+"""The credential lifecycle's changes to an existing credential: update (re-scope) and revoke.
+
+Like creation, each is one transaction that also writes its audit event and its change-feed row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from auth.admins.identity import Actor
+from auth.partners import change_feed
+from models.credential import Credential, CredentialSecret
+from models.enums import AccessLevel, AuditAction, CredentialStatus
+from models.oauth import ChangeKind
+from models.tenancy import TenantScope
+from partner_api.foundation.validation import (
+    clean_email,
+    clean_ip_allowlist,
+    clean_name,
+    clean_policy_expiry,
+    clean_reason,
+    clean_scopes,
+)
+from partner_api.operations import audit
+from partner_api.operations.credential_policy import max_lifetime_days
+from partner_api.operations.credentials import (
+    CredentialChanges,
+    CredentialNotActive,
+    CredentialNotFound,
+    Keep,
+    same_moment,
+    snapshot,
+)
+
+
+async def revoke_credential(
+    scope: TenantScope, actor: Actor, credential_id: str, reason: str | None, *, now: datetime
+) -> Credential:
+    """Revoke for good. Revoking a revoked credential changes nothing and is not an error."""
+    cleaned_reason = clean_reason(reason)
+    async with in_transaction():
+        credential = await scope.credential(credential_id, for_update=True)
+        if credential is None:
+            raise CredentialNotFound
+        if credential.revoked_at is not None:
+            return credential
+        credential.revoked_at = now
+        credential.revoked_by_id = actor.identity.user_id if actor.identity else None
+        credential.revocation_reason = cleaned_reason
+        await credential.save(
+            update_fields=["revoked_at", "revoked_by_id", "revocation_reason", "updated_at"]
+        )
+        await CredentialSecret.filter(credential=credential, ended_at__isnull=True).update(
+            ended_at=now
+        )
+        # Every process drops its cached copy within the change feed's bound (RS-10).
+        await change_feed.publish(ChangeKind.CREDENTIAL_CHANGED, credential_id=credential.id)
+        await audit.record(
+            AuditAction.CREDENTIAL_REVOKED,
+            organisation_id=scope.organisation_id,
+            actor=actor,
+            credential=credential,
+            after={"reason": cleaned_reason},
+        )
+    return credential
+
+
+def _changed_settings(
+    credential: Credential,
+    changes: CredentialChanges,
+    now: datetime,
+    max_lifetime_days: int | None,
+) -> None:
+    """Apply validated `changes` to `credential` in memory."""
+    if not isinstance(changes.name, Keep):
+        credential.name = clean_name(changes.name)
+    if not isinstance(changes.contact_email, Keep):
+        credential.contact_email = clean_email(changes.contact_email)
+    level = credential.access_level
+    if not isinstance(changes.access_level, Keep):
+        level = changes.access_level
+    requested: list[str] | None
+    if not isinstance(changes.scopes, Keep):
+        requested = changes.scopes
+    elif level is AccessLevel.FINE_GRAINED and credential.access_level is AccessLevel.FINE_GRAINED:
+        requested = list(credential.scopes)
+    else:
+        requested = None
+    credential.scopes = clean_scopes(level, requested)
+    credential.access_level = level
+    if not isinstance(changes.expires_at, Keep) and not same_moment(
+        changes.expires_at, credential.expires_at
+    ):
+        # A new expiry must respect the policy; an unchanged one is kept even when the policy is
+        # newer and stricter (existing credentials are not cut short).
+        credential.expires_at = clean_policy_expiry(
+            changes.expires_at, now=now, max_lifetime_days=max_lifetime_days, required=True
+        )
+    if not isinstance(changes.ip_allowlist, Keep):
+        credential.ip_allowlist = clean_ip_allowlist(changes.ip_allowlist)
+
+
+async def update_credential(
+    scope: TenantScope,
+    actor: Actor,
+    credential_id: str,
+    changes: CredentialChanges,
+    *,
+    now: datetime,
+) -> Credential:
+    """Change name, contact, access level/scopes, expiry or IP allowlist (not once revoked).
+
+    An expired credential may be updated, so an administrator can extend its expiry."""
+    async with in_transaction():
+        credential = await scope.credential(credential_id, for_update=True)
+        if credential is None:
+            raise CredentialNotFound
+        if credential.revoked_at is not None:
+            raise CredentialNotActive(CredentialStatus.REVOKED)
+        before = snapshot(credential)
+        _changed_settings(credential, changes, now, await max_lifetime_days(scope.organisation_id))
+        after = snapshot(credential)
+        changed = [key for key in after if after[key] != before[key]]
+        if not changed:
+            return credential
+        await credential.save()
+        # Every process drops its cached copy within the change feed's bound (RS-10).
+        await change_feed.publish(ChangeKind.CREDENTIAL_CHANGED, credential_id=credential.id)
+        await audit.record(
+            AuditAction.CREDENTIAL_UPDATED,
+            organisation_id=scope.organisation_id,
+            actor=actor,
+            credential=credential,
+            before={key: before[key] for key in changed},
+            after={key: after[key] for key in changed},
+        )
+    return credential

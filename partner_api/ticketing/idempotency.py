@@ -1,0 +1,76 @@
+"""`Idempotency-Key` on the Partner API's writes: the same key and request replay the stored
+answer; the same key with another request is a 409. The answer is stored in the same transaction
+as the change, so a retry after a lost response never repeats the change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from auth.partners.resource_server import Partner
+from models.ticketing import IdempotentResponse
+from partner_api.ticketing.api_error import ApiError
+from partner_api.ticketing.partner_responses import NO_STORE, json_answer
+
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+# The change itself: its status and JSON document, run inside the transaction that stores them.
+Work = Callable[[], Awaitable[tuple[int, Any]]]
+
+
+async def idempotent(
+    request: Request, partner: Partner, data: dict[str, Any] | None, work: Work
+) -> Response:
+    """`work`'s answer, once per key: `data` is the parsed body, part of the request's
+    fingerprint with its method and path."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        status, body = await work()
+        return json_answer(body, status)
+    if _IDEMPOTENCY_KEY.fullmatch(key) is None:
+        raise ApiError(
+            400,
+            "invalid_request",
+            "Idempotency-Key is 1 to 255 printable characters.",
+            "Idempotency-Key",
+        )
+    fingerprint = hashlib.sha256(
+        json.dumps([request.method, request.url.path, data], sort_keys=True).encode()
+    ).hexdigest()
+    credential_id = partner.credential.id
+    stored = await IdempotentResponse.get_or_none(credential_id=credential_id, key=key)
+    if stored is None:
+        try:
+            async with in_transaction():
+                status, body = await work()
+                response = json_answer(body, status)
+                # The rendered bytes are stored, so a replay is byte-identical to the original.
+                await IdempotentResponse.create(
+                    credential_id=credential_id,
+                    key=key,
+                    request_hash=fingerprint,
+                    status_code=status,
+                    body=bytes(response.body).decode("utf-8"),
+                )
+            return response
+        except IntegrityError:
+            # A concurrent request with the same key won; answer as it did.
+            stored = await IdempotentResponse.get_or_none(credential_id=credential_id, key=key)
+            if stored is None:
+                raise
+    if stored.request_hash != fingerprint:
+        raise ApiError(409, "conflict", "This Idempotency-Key was used for another request.")
+    return Response(
+        stored.body,
+        status_code=stored.status_code,
+        media_type="application/json",
+        headers={**NO_STORE, "Idempotent-Replayed": "true"},
+    )

@@ -1,0 +1,159 @@
+"""Log formatting: one JSON object per line (production default) or readable text (development),
+both carrying the request id and both passed through the credential scrubber.
+
+`logging_config(settings)` is the `logging.config.dictConfig` document `partner-api serve` hands
+to uvicorn, so uvicorn's own loggers and every worker process format the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+import orjson
+
+from partner_api.foundation.settings import Settings
+from partner_api.web.observability.scrubbing import scrub, scrub_value
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+_RECORD_INIT = logging.LogRecord("", 0, "", 0, "", (), None).__dict__
+_RECORD_INIT_ATTRIBUTES = len(_RECORD_INIT)
+_STANDARD_ATTRIBUTES = frozenset(_RECORD_INIT) | {
+    "message",
+    "asctime",
+    "request_id",
+    "taskName",
+    # uvicorn repeats its message with terminal colour codes here.
+    "color_message",
+}
+
+
+# The formatted second, kept while records arrive within it (most do, under load).
+_second: tuple[int, str] = (-1, "")
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    """ISO 8601 UTC with milliseconds: `2026-11-30T09:16:16.117Z`."""
+    global _second
+    whole = int(record.created)
+    if _second[0] != whole:
+        _second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    milliseconds = int((record.created - whole) * 1000)
+    return f"{_second[1]}.{milliseconds:03d}Z"
+
+
+def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    fields = record.__dict__
+    # `LogRecord.__init__` sets the standard attributes first, always the same ones in the same
+    # order; `extra=` and filters add theirs after. So only the tail is looked at, in order (a
+    # kind of line always reads the same way).
+    return {
+        key: scrub_value(value, key)
+        for key, value in islice(fields.items(), _RECORD_INIT_ATTRIBUTES, None)
+        if key not in _STANDARD_ATTRIBUTES and not key.startswith("_")
+    }
+
+
+def _lean_records() -> None:
+    """Neither format prints the caller's file, line or function, the thread or the process, so
+    the logging module is told not to collect them for each record (the logging HOWTO's
+    "Optimization" section): about 5 µs of the ~30 µs of the `access token issued` line, which
+    every token request writes (SECURITY.md LG-01)."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+
+
+class JsonFormatter(logging.Formatter):
+    """`{"time", "level", "logger", "message", "request_id"?, <extra fields>, "exc_type"?,
+    "traceback"?}` on one line; every string value scrubbed of credentials."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        _lean_records()
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": _timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": scrub(record.getMessage()),
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id is not None:
+            payload["request_id"] = request_id
+        for key, value in _extra_fields(record).items():
+            payload.setdefault(key, value)
+        if record.exc_info and record.exc_info[0] is not None:
+            payload["exc_type"] = record.exc_info[0].__name__
+            payload["traceback"] = scrub(self.formatException(record.exc_info))
+        if record.stack_info:
+            payload["stack"] = scrub(self.formatStack(record.stack_info))
+        # orjson for the usual line; the standard library for the rare one orjson would write
+        # otherwise: non-ASCII text (a credential's name, say) goes out as \u escapes so a line is
+        # ASCII whatever it carries, and an integer beyond 64 bits is written, not refused.
+        try:
+            line = orjson.dumps(payload, default=str)
+            if line.isascii():
+                return line.decode("ascii")
+        except orjson.JSONEncodeError:
+            pass
+        return json.dumps(payload, ensure_ascii=True, separators=(",", ":"), default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """`time level logger [request id] message key=value …`, scrubbed like the JSON lines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        _lean_records()
+
+    def format(self, record: logging.LogRecord) -> str:
+        request_id = getattr(record, "request_id", None)
+        parts = [_timestamp(record), record.levelname, record.name]
+        if request_id is not None:
+            parts.append(f"[{request_id}]")
+        parts.append(scrub(record.getMessage()))
+        parts.extend(f"{key}={value}" for key, value in _extra_fields(record).items())
+        text = " ".join(parts)
+        if record.exc_info and record.exc_info[0] is not None:
+            text += "\n" + scrub(self.formatException(record.exc_info))
+        if record.stack_info:
+            text += "\n" + scrub(self.formatStack(record.stack_info))
+        return text
+
+
+def logging_config(settings: Settings) -> dict[str, Any]:
+    """Everything, uvicorn included, to stderr through one handler with the request-id filter."""
+    level = settings.log_level
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "request_id": {"()": "partner_api.web.observability.request_id.RequestIdFilter"}
+        },
+        "formatters": {
+            "json": {"()": "partner_api.web.observability.log_format.JsonFormatter"},
+            "text": {"()": "partner_api.web.observability.log_format.TextFormatter"},
+        },
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": settings.log_format,
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            # Propagate to the root handler instead of uvicorn's own plain-text handlers.
+            "uvicorn": {"handlers": [], "level": level, "propagate": True},
+            "uvicorn.error": {"handlers": [], "level": level, "propagate": True},
+            # Off in any case (`access_log=False`): it prints whole URLs (LG-02).
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }
