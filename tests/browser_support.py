@@ -9,7 +9,6 @@ browser download (`playwright install`) is never used.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,7 +21,7 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from tests.database import empty_database
-from tests.live_process import CLI, free_port, run_cli, stop, wait_until_ready
+from tests.live_process import free_port, run_cli, start_serve, stop, wait_until_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -150,19 +149,7 @@ async def live_server(
         await run_cli(env, directory, "migrate")
         await seed(database_url)
         log = directory / "serve.log"
-        with log.open("wb") as output:
-            process = await asyncio.create_subprocess_exec(
-                str(CLI),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                stdout=output,
-                stderr=output,
-                env=env,
-                cwd=directory,
-            )
+        process = await start_serve(env, directory, port, log)
         try:
             await wait_until_ready(process, base_url, log)
             yield LiveServer(base_url=base_url, database_url=database_url)

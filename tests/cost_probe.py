@@ -29,10 +29,10 @@ from partner_api.foundation.database import tortoise_config
 from tests.database import empty_database
 from tests.helpers import PASSWORD, make_admin, make_credential
 from tests.live_process import (
-    CLI,
     free_port,
     run_cli,
     server_base_environment,
+    start_serve,
     stop,
     wait_until_ready,
 )
@@ -94,16 +94,8 @@ async def running_server(directory: Path) -> AsyncIterator[CostServer]:
         del env["REDIS_URL"]
         await run_cli(env, directory, "migrate")
         client_id, client_secret = await _seed(database_url)
-        log = directory / "serve.stderr"
-        with log.open("wb") as stderr:
-            process = await asyncio.create_subprocess_exec(
-                str(CLI),
-                *("serve", "--host", "127.0.0.1", "--port", str(port)),
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=stderr,
-                env=env,
-                cwd=directory,
-            )
+        log = directory / "serve.log"
+        process = await start_serve(env, directory, port, log)
         try:
             await wait_until_ready(process, base_url, log)
             yield CostServer(

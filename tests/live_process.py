@@ -96,6 +96,21 @@ def server_base_environment(
     }
 
 
+async def start_serve(
+    env: dict[str, str], cwd: Path, port: int, log: Path, *, cli: Path = CLI
+) -> asyncio.subprocess.Process:
+    """`partner-api serve` on 127.0.0.1:`port`, its output (stdout and stderr) in `log`."""
+    with log.open("wb") as output:
+        return await asyncio.create_subprocess_exec(
+            str(cli),
+            *("serve", "--host", "127.0.0.1", "--port", str(port)),
+            stdout=output,
+            stderr=output,
+            env=env,
+            cwd=cwd,
+        )
+
+
 def server_log(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace")
 

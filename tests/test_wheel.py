@@ -31,7 +31,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.live_process import free_port, stop, wait_until_ready
+from tests.live_process import free_port, start_serve, stop, wait_until_ready
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -151,19 +151,7 @@ async def installed_server(
     cli = python.parent / "partner-api"
     await _run(cli, "migrate", cwd=directory, env=environment)
     log = directory / "serve.log"
-    with log.open("wb") as output:
-        process = await asyncio.create_subprocess_exec(
-            str(cli),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            stdout=output,
-            stderr=output,
-            env=environment,
-            cwd=directory,
-        )
+    process = await start_serve(environment, directory, port, log, cli=cli)
     try:
         await wait_until_ready(process, base_url, log)
         yield InstalledServer(base_url, python, site_packages, directory, environment)
