@@ -77,23 +77,25 @@ async def paginate(
     maximum: int,
     to_nodes: Callable[[Sequence[ModelT]], Awaitable[list[NodeT]]],
     first_page: Callable[[int], Awaitable[Sequence[ModelT]]] | None = None,
+    oldest_first: bool = False,
 ) -> Connection[NodeT]:
     """One SQL query for the page (`LIMIT n + 1` tells whether another page follows); the rows
     become nodes in one call, so a node type can load what it shows for the whole page at once.
     `first_page(limit)`, when given, reads the first page instead of `query`: the same rows,
-    newest first, by a faster route."""
+    newest first, by a faster route. `oldest_first` pages the other way (soonest first)."""
     size = page_size(first, maximum)
     rows: Sequence[ModelT]
     if after is None and first_page is not None:
         rows = await first_page(size + 1)
     else:
         page_query = query
+        beyond, order = ("gt", "") if oldest_first else ("lt", "-")
         if after is not None:
             moment, row_id = decode_cursor(after)
-            older: dict[str, object] = {f"{time_field}__lt": moment}
-            same_moment_lower_id: dict[str, object] = {time_field: moment, "id__lt": row_id}
-            page_query = page_query.filter(Q(**older) | Q(**same_moment_lower_id))  # type: ignore[arg-type]
-        rows = await page_query.order_by(f"-{time_field}", "-id").limit(size + 1)
+            later: dict[str, object] = {f"{time_field}__{beyond}": moment}
+            same_moment_next_id: dict[str, object] = {time_field: moment, f"id__{beyond}": row_id}
+            page_query = page_query.filter(Q(**later) | Q(**same_moment_next_id))  # type: ignore[arg-type]
+        rows = await page_query.order_by(f"{order}{time_field}", f"{order}id").limit(size + 1)
     page = rows[:size]
     edges = [
         Edge(cursor=encode_cursor(getattr(row, time_field), row.pk), node=node)

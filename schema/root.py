@@ -12,6 +12,7 @@ from strawberry.permission import BasePermission
 from partner_api.foundation.database_unavailable import DatabaseUnavailableErrors
 from resolvers import credential_mutations, policy, session
 from resolvers import credentials as queries
+from resolvers import events as event_queries
 from schema.bounded_validation import BoundedValidation, DocumentBudget, bounded_validator
 from schema.error_logging import ErrorLoggingSchema
 from schema.errors import should_mask
@@ -26,7 +27,7 @@ from schema.results import (
     UpdateCredentialPolicyResult,
     UpdateCredentialResult,
 )
-from schema.types import AuditEvent, Credential, PartnerApiInfo, Viewer
+from schema.types import AuditEvent, Credential, Event, PartnerApiInfo, Viewer
 
 authenticated: list[type[BasePermission]] = [IsAuthenticated]
 # Room for every operation of the admin page at the largest page (the credentials page of 100
@@ -48,6 +49,11 @@ class Query:
     )
     credential: Credential | None = strawberry.field(
         resolver=queries.credential, permission_classes=authenticated
+    )
+    events: Connection[Event] = strawberry.field(
+        resolver=event_queries.events,
+        permission_classes=authenticated,
+        description="Your organisation's events: newest first, or upcoming ones soonest first.",
     )
     audit_events: Connection[AuditEvent] = strawberry.field(
         resolver=queries.audit_events,

@@ -13,6 +13,7 @@ from models.admin import AdminUser
 from models.audit import AuditEvent as AuditEventModel
 from models.credential import Credential as CredentialModel
 from models.credential import CredentialSecret as CredentialSecretModel
+from models.ticketing import Event as EventModel
 from partner_api.foundation.scopes import CATALOGUE
 from partner_api.foundation.settings import Settings
 from partner_api.operations.credentials import effective_scopes
@@ -235,4 +236,23 @@ class AuditEvent:
             user_agent=event.user_agent,
             before=cast("JSON", event.before),
             after=cast("JSON", event.after),
+        )
+
+
+@strawberry.type(description="One of your organisation's events (the Partner API serves them).")
+class Event:
+    id: strawberry.ID
+    name: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+
+    @classmethod
+    def from_model(cls, event: EventModel) -> Event:
+        return cls(
+            id=strawberry.ID(str(event.id)),
+            name=event.name,
+            venue=event.venue,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
         )
