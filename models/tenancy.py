@@ -7,14 +7,18 @@ another organisation's all come back as `None`, so they are indistinguishable (C
 
 from __future__ import annotations
 
+from typing import TypeVar
 from uuid import UUID
 
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.audit import AuditEvent
 from models.compiled_select import CompiledSelect
 from models.credential import Credential
 from models.ticketing import Event, Order, Product
+
+ModelT = TypeVar("ModelT", bound=Model)
 
 
 def parse_id(value: str) -> UUID | None:
@@ -36,8 +40,16 @@ _NEWEST_CREDENTIALS = CompiledSelect(
 
 
 class TenantScope:
-    def __init__(self, organisation_id: UUID) -> None:
+    """One organisation's data; with `event_ids`, only those events and what belongs to them.
+
+    The event restriction is applied here, in the data access, like the organisation: an event
+    outside it, and its products and orders, come back as `None` or not at all, exactly like
+    another organisation's. `event_ids=None` is the whole organisation.
+    """
+
+    def __init__(self, organisation_id: UUID, event_ids: frozenset[UUID] | None = None) -> None:
         self.organisation_id = organisation_id
+        self.event_ids = event_ids
 
     def credentials(self) -> QuerySet[Credential]:
         return Credential.filter(organisation_id=self.organisation_id)
@@ -51,13 +63,20 @@ class TenantScope:
         return AuditEvent.filter(organisation_id=self.organisation_id)
 
     def events(self) -> QuerySet[Event]:
-        return Event.filter(organisation_id=self.organisation_id)
+        query = Event.filter(organisation_id=self.organisation_id)
+        return query if self.event_ids is None else query.filter(id__in=list(self.event_ids))
 
     def products(self) -> QuerySet[Product]:
-        return Product.filter(organisation_id=self.organisation_id)
+        query = Product.filter(organisation_id=self.organisation_id)
+        return self._within_events(query)
 
     def orders(self) -> QuerySet[Order]:
-        return Order.filter(organisation_id=self.organisation_id)
+        return self._within_events(Order.filter(organisation_id=self.organisation_id))
+
+    def _within_events(self, query: QuerySet[ModelT]) -> QuerySet[ModelT]:
+        if self.event_ids is None:
+            return query
+        return query.filter(event_id__in=list(self.event_ids))
 
     async def event(self, event_id: str) -> Event | None:
         parsed = parse_id(event_id)
