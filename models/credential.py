@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from models.organisation import Organisation
 
 
+# Bounds what a restricted credential's access tokens carry: 100 event ids keep an RS256 token
+# well under the resource server's 8 KiB limit (auth/partners/access_tokens.py).
+MAX_RESTRICTED_EVENTS = 100
+
+
 def before_expiry(expires_at: datetime | None, now: datetime) -> bool:
     """The one expiry rule, for credentials and secrets alike and for every reader (admin views,
     lifecycle, the token endpoint and the Partner API through
@@ -42,6 +47,10 @@ class Credential(Model):
     # (partner_api.foundation.scopes).
     scopes: list[str] = fields.JSONField(default=list)
     ip_allowlist: list[str] = fields.JSONField(default=list)
+    # The events the credential may reach (canonical UUID strings, as chosen); null: every event
+    # of the organisation. Ids of events deleted later stay and match nothing, so the credential
+    # never widens to all events by losing its events.
+    event_ids: list[str] | None = fields.JSONField(null=True)
     expires_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     created_by: fields.ForeignKeyNullableRelation[AdminUser] = fields.ForeignKeyField(

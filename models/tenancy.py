@@ -7,6 +7,7 @@ another organisation's all come back as `None`, so they are indistinguishable (C
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TypeVar
 from uuid import UUID
 
@@ -47,7 +48,9 @@ class TenantScope:
     another organisation's. `event_ids=None` is the whole organisation.
     """
 
-    def __init__(self, organisation_id: UUID, event_ids: frozenset[UUID] | None = None) -> None:
+    def __init__(
+        self, organisation_id: UUID, event_ids: Collection[UUID | str] | None = None
+    ) -> None:
         self.organisation_id = organisation_id
         self.event_ids = event_ids
 

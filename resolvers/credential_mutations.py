@@ -75,6 +75,22 @@ def _required(value: T | None, field: str) -> T | Keep:
     return value
 
 
+def _event_restriction(input: UpdateCredentialInput) -> list[str] | Keep | None:
+    """`eventIds` restricts; `allEvents: true` lifts the restriction (None); neither keeps it.
+    Asking for both is refused rather than one of them silently winning."""
+    event_ids = input.event_ids
+    given = event_ids is not strawberry.UNSET and event_ids is not None
+    if input.all_events is True:
+        if given:
+            raise InvalidInput(
+                "eventIds", "Choose either all events or a list of events, not both."
+            )
+        return None
+    if not given:
+        return KEEP
+    return [str(value) for value in event_ids or ()]
+
+
 async def create_credential(
     info: strawberry.Info[Context, None], input: CreateCredentialInput
 ) -> CreateCredentialResult:
@@ -88,6 +104,7 @@ async def create_credential(
         scopes=input.scopes,
         expires_at=input.expires_at,
         ip_allowlist=input.ip_allowlist,
+        event_ids=None if input.event_ids is None else [str(value) for value in input.event_ids],
     )
     try:
         issued = await lifecycle.create_credential(
@@ -195,6 +212,7 @@ async def update_credential(
             scopes=_given(input.scopes),
             expires_at=_given(input.expires_at),
             ip_allowlist=_given(input.ip_allowlist),
+            event_ids=_event_restriction(input),
         )
         updated = await credential_changes.update_credential(
             context.tenant, context.actor, str(input.id), changes, now=utcnow()

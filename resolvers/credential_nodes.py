@@ -1,15 +1,15 @@
 """Credential rows to `Credential` nodes, for a whole page at once.
 
 Everything a node shows beyond its own row — its live secrets, its creator, the organisation's
-policy (for `exceedsPolicy`) — is loaded here in three queries for the page, run concurrently,
-and the lifecycle signals are worked out with one `now`. The nodes then hold plain values, so
-GraphQL completes a page of 20 without awaiting anything per credential: three async field
-resolvers per node would make 60 awaitables per page, which cost more than the queries
-(docs/benchmarks.md, "GraphQL list").
+policy (for `exceedsPolicy`), the events it is limited to — is loaded here in at most four
+queries for the page, run concurrently, and the lifecycle signals are worked out with one `now`.
+The nodes then hold plain values, so GraphQL completes a page of 20 without awaiting anything per
+credential: three async field resolvers per node would make 60 awaitables per page, which cost
+more than the queries (docs/benchmarks.md, "GraphQL list").
 
-The three queries run whatever fields were selected: they are indexed lookups bounded by the
-page size, and a node is always complete. `totalCount` (a COUNT over the organisation) stays
-lazy on the connection.
+The queries run whatever fields were selected: they are indexed lookups bounded by the page size
+(and, for events, by 100 per credential), and a node is always complete. `totalCount` (a COUNT
+over the organisation) stays lazy on the connection.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ from models.compiled_select import CompiledSelect
 from models.credential import Credential as CredentialModel
 from models.credential import CredentialSecret as CredentialSecretModel
 from models.enums import CredentialStatus
+from models.tenancy import parse_id
+from models.ticketing import Event as EventModel
 from partner_api.foundation.clock import utcnow
 from partner_api.operations import lifecycle
 from partner_api.operations.lifecycle import LifecycleWindows
 from schema.context import Context
-from schema.types import Credential, CredentialSecret, User
+from schema.types import Credential, CredentialSecret, Event, User
 
 
 async def credential_nodes(context: Context, rows: Sequence[CredentialModel]) -> list[Credential]:
@@ -39,10 +41,11 @@ async def credential_nodes(context: Context, rows: Sequence[CredentialModel]) ->
         return []
     now = utcnow()
     organisation_id: UUID = rows[0].organisation_id  # type: ignore[attr-defined]
-    secrets, creators, max_days = await asyncio.gather(
+    secrets, creators, max_days, events = await asyncio.gather(
         _live_secrets([row.id for row in rows], now),
         _creators({row.created_by_id for row in rows} - {None}),  # type: ignore[attr-defined]
         context.max_lifetime_days(organisation_id),
+        _restricted_events(context, rows),
     )
     windows = LifecycleWindows.from_settings(context.services.settings)
     nodes = []
@@ -58,6 +61,7 @@ async def credential_nodes(context: Context, rows: Sequence[CredentialModel]) ->
                 expires_soon=lifecycle.expires_soon(row, now=now, window=windows.expires_soon),
                 stale=lifecycle.is_stale(row, now=now, stale_after=windows.stale_after),
                 exceeds_policy=lifecycle.exceeds_policy(row, now=now, max_lifetime_days=max_days),
+                events=_event_nodes(row, events),
             )
         )
     return nodes
@@ -93,6 +97,26 @@ async def _creators(user_ids: set[UUID]) -> dict[UUID, AdminUser]:
     if not user_ids:
         return {}
     return {user.id: user for user in await _USERS.fetch(sorted(user_ids))}
+
+
+async def _restricted_events(
+    context: Context, rows: Sequence[CredentialModel]
+) -> dict[str, EventModel]:
+    """The events the page's restricted credentials name, by id, through the tenant scope: an
+    event deleted since reads as absent."""
+    wanted = {event_id for row in rows for event_id in row.event_ids or ()}
+    if not wanted:
+        return {}
+    ids = [event_id for event_id in (parse_id(value) for value in sorted(wanted)) if event_id]
+    return {str(event.id): event for event in await context.tenant.events().filter(id__in=ids)}
+
+
+def _event_nodes(row: CredentialModel, events: dict[str, EventModel]) -> list[Event] | None:
+    if row.event_ids is None:
+        return None
+    chosen = [events[event_id] for event_id in row.event_ids if event_id in events]
+    chosen.sort(key=lambda event: (event.starts_at, str(event.id)))
+    return [Event.from_model(event) for event in chosen]
 
 
 def _secret_nodes(

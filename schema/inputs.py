@@ -26,6 +26,12 @@ class CreateCredentialInput:
     ip_allowlist: list[str] | None = strawberry.field(
         default=None, description="IP addresses or CIDR networks; empty or omitted: any address."
     )
+    event_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description=(
+            "Only these events of the organisation (1 to 100); omitted or null: all events."
+        ),
+    )
 
 
 @strawberry.input
@@ -55,6 +61,14 @@ class UpdateCredentialInput:
     scopes: list[str] | None = strawberry.UNSET
     expires_at: datetime | None = strawberry.UNSET
     ip_allowlist: list[str] | None = strawberry.UNSET
+    event_ids: list[strawberry.ID] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Limit the credential to these events (1 to 100); omitted or null: unchanged.",
+    )
+    all_events: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="`true` lifts the event restriction: every event of the organisation again.",
+    )
 
 
 @strawberry.input

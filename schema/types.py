@@ -170,6 +170,18 @@ class Credential:
             "Live secrets, newest first: the current one and at most one in its grace period."
         )
     )
+    events: list[Event] | None = strawberry.field(
+        description=(
+            "The events the credential is limited to that still exist, soonest first; null: all "
+            "events of the organisation."
+        )
+    )
+    restriction_lapsed: bool = strawberry.field(
+        description=(
+            "Limited to events, and every one of them has ended or was deleted: the credential "
+            "reaches nothing upcoming."
+        )
+    )
 
     @classmethod
     def from_model(
@@ -182,6 +194,7 @@ class Credential:
         expires_soon: bool,
         stale: bool,
         exceeds_policy: bool,
+        events: list[Event] | None,
     ) -> Credential:
         return cls(
             id=strawberry.ID(str(credential.id)),
@@ -202,6 +215,8 @@ class Credential:
             stale=stale,
             exceeds_policy=exceeds_policy,
             secrets=secrets,
+            events=events,
+            restriction_lapsed=events is not None and all(event.ends_at <= now for event in events),
         )
 
 

@@ -106,9 +106,11 @@ async def make_credential(
     name: str = "Box office",
     access_level: AccessLevel = AccessLevel.FULL,
     scopes: list[str] | None = None,
+    event_ids: list[str] | None = None,
     hasher: KeyedHasher | None = None,
 ) -> IssuedSecret:
-    """A credential created directly through the lifecycle (no GraphQL), by the system."""
+    """A credential created directly through the lifecycle (no GraphQL), by the system; limited
+    to `event_ids` when given."""
     return await create_credential(
         TenantScope(organisation.id),
         Actor(identity=None, ip_address=None, user_agent="tests"),
@@ -117,6 +119,7 @@ async def make_credential(
             contact_email="ops@partner.example",
             access_level=access_level,
             scopes=scopes,
+            event_ids=event_ids,
         ),
         hasher=hasher or KeyedHasher((TEST_PEPPER,)),
         now=utcnow(),

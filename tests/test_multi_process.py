@@ -26,9 +26,10 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -391,6 +392,73 @@ async def test_rs10_token_revoked_at_one_process_is_refused_by_the_other(
     assert introspected.json() == {"active": False}
     assert await second.accepts(sibling)
     assert await first.accepts(sibling)
+
+
+async def seed_events(cluster: Cluster, names: list[str]) -> list[str]:
+    """Events of the admin's organisation, written straight into the cluster's database (admins
+    do not create events through this service)."""
+    viewer = await cluster.first.http.post(
+        "/graphql",
+        json={"query": "{ viewer { organisation { id } } }"},
+        headers={"Authorization": f"Bearer {cluster.session}"},
+    )
+    organisation_id = viewer.json()["data"]["viewer"]["organisation"]["id"]
+    connection = await asyncpg.connect(asyncpg_dsn(cluster.database_url))
+    try:
+        ids = []
+        for index, name in enumerate(names):
+            starts_at = datetime.now(UTC) + timedelta(days=10 + index)
+            event_id = uuid4()
+            await connection.execute(
+                "INSERT INTO event (id, organisation_id, name, venue, starts_at, ends_at,"
+                " created_at) VALUES ($1, $2, $3, 'Harbour Stage', $4, $5, now())",
+                event_id,
+                UUID(organisation_id),
+                name,
+                starts_at,
+                starts_at + timedelta(hours=4),
+            )
+            ids.append(str(event_id))
+        return ids
+    finally:
+        await connection.close()
+
+
+@POSTGRES_ONLY
+async def test_er03_restriction_set_through_one_process_binds_tokens_at_the_other(
+    cluster: Cluster,
+) -> None:
+    """ER-03 across two `serve` processes: a token issued by the second process before the change
+    lists only the chosen event there within the bound, and the second's new tokens carry it."""
+    first, second = cluster.first, cluster.second
+    friday, saturday = await seed_events(cluster, ["Friday", "Saturday"])
+    partner = await new_partner(cluster, "Restricted elsewhere")
+    token = await second.token(partner)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def listed() -> list[str]:
+        response = await second.http.get("/partner/v1/events", headers=headers)
+        assert response.status_code == 200, response.text
+        return [event["id"] for event in response.json()["data"]]
+
+    assert sorted(await listed()) == sorted([friday, saturday])
+
+    body = await first.gql(
+        cluster.session,
+        "UpdateCredential",
+        {"input": {"id": partner.credential_id, "eventIds": [saturday]}},
+    )
+    started = time.monotonic()
+    assert body["data"]["updateCredential"]["__typename"] == "CredentialUpdated", body
+
+    async def restricted() -> bool:
+        return await listed() == [saturday]
+
+    await seconds_until(restricted, since=started, what="restriction: events listed")
+    hidden = await second.http.get(f"/partner/v1/events/{friday}", headers=headers)
+    assert hidden.status_code == 404
+    issued = await second.token_response(partner)
+    assert issued.json()["authorization_details"][0]["event_ids"] == [saturday]
 
 
 # -- Redis: the processes count against one limit ---------------------------------------------

@@ -199,7 +199,8 @@ async def test_me_describes_credential_organisation_scopes_and_token(
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
-    assert set(body) == {"credential", "organisation", "scopes", "token"}
+    assert set(body) == {"credential", "organisation", "scopes", "event_ids", "token"}
+    assert body["event_ids"] is None, "an unrestricted credential reaches every event"
     assert body["credential"] == {
         "id": str(partner.issued.credential.id),
         "name": "Box office sync",

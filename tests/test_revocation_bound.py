@@ -35,6 +35,8 @@ from auth.partners.authorization_server import AuthorizationServer
 from auth.partners.change_feed import ChangeFeed
 from auth.partners.signing_keys import rotate_signing_key
 from models.oauth import ChangeKind
+from models.organisation import Organisation
+from models.ticketing import Event
 from partner_api.foundation.clock import utcnow
 from partner_api.foundation.scopes import CATALOGUE
 from partner_api.foundation.settings import ConfigurationError, Settings
@@ -75,6 +77,20 @@ class Instance:
         claims = await self.server.check_access_token(token)
         assert claims is not None
         return set(claims.scopes)
+
+    async def events(self, token: str) -> set[str] | None:
+        """The event ids the token reaches now; None: every event (ER-03)."""
+        claims = await self.server.check_access_token(token)
+        assert claims is not None
+        return None if claims.event_ids is None else set(claims.event_ids)
+
+    async def listed_events(self, token: str) -> list[str]:
+        """What `GET /partner/v1/events` lists for the token (the data access, ER-01)."""
+        response = await self.client.get(
+            "/partner/v1/events", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200, response.text
+        return [event["id"] for event in response.json()["data"]]
 
 
 @dataclass(frozen=True)
@@ -166,6 +182,33 @@ async def rescope(on: Instance, session: str, partner: Partner, scopes: list[str
     result = body["data"]["updateCredential"]
     assert result["__typename"] == "CredentialUpdated", result
     assert result["credential"]["scopes"] == scopes
+
+
+async def restrict(on: Instance, session: str, partner: Partner, **restriction: Any) -> None:
+    """`eventIds=[...]` or `allEvents=True`, through GraphQL as an admin would."""
+    body = await gql(
+        on.client,
+        operation("UpdateCredential"),
+        {"input": {"id": partner.credential_id, **restriction}},
+        token=session,
+    )
+    result = body["data"]["updateCredential"]
+    assert result["__typename"] == "CredentialUpdated", result
+
+
+async def two_events() -> tuple[str, str]:
+    organisation = await Organisation.get(name="Acme Tickets")
+    ids = []
+    for name, days in (("Friday", 5), ("Saturday", 6)):
+        event = await Event.create(
+            organisation=organisation,
+            name=name,
+            venue="Harbour Stage",
+            starts_at=utcnow() + timedelta(days=days),
+            ends_at=utcnow() + timedelta(days=days, hours=4),
+        )
+        ids.append(str(event.id))
+    return ids[0], ids[1]
 
 
 async def revoke_token(on: Instance, partner: Partner, token: str) -> None:
@@ -313,6 +356,41 @@ async def test_rs10_full_credential_made_fine_grained_shrinks_scopes_at_once(
     )
     assert body["data"]["updateCredential"]["__typename"] == "CredentialUpdated", body
     assert await first.scopes(token) == {"orders:read"}
+
+
+async def test_er03_restricting_binds_tokens_already_issued_at_once(first: Instance) -> None:
+    session = await admin_token(first.client)
+    friday, saturday = await two_events()
+    partner = await new_partner(first, session)
+    token = await partner.token(first)
+    assert await first.events(token) is None
+    assert sorted(await first.listed_events(token)) == sorted([friday, saturday])
+
+    await restrict(first, session, partner, eventIds=[friday])
+    assert await first.events(token) == {friday}
+    assert await first.listed_events(token) == [friday]
+
+    await restrict(first, session, partner, eventIds=[saturday])
+    assert await first.events(token) == {saturday}
+    assert await first.listed_events(token) == [saturday]
+
+
+async def test_er03_a_token_narrowed_at_issue_never_widens_with_its_credential(
+    first: Instance,
+) -> None:
+    session = await admin_token(first.client)
+    friday, saturday = await two_events()
+    partner = await new_partner(first, session, eventIds=[friday, saturday])
+    token = await partner.token(first)
+    assert await first.events(token) == {friday, saturday}
+
+    await restrict(first, session, partner, eventIds=[friday])
+    assert await first.events(token) == {friday}
+    # The token's own claim still bounds it: lifting the restriction gives it back its events,
+    # never the whole organisation.
+    await restrict(first, session, partner, allEvents=True)
+    assert await first.events(token) == {friday, saturday}
+    assert sorted(await first.listed_events(token)) == sorted([friday, saturday])
 
 
 async def test_rs10_a_process_started_later_refuses_revoked_tokens(
@@ -490,6 +568,26 @@ async def test_rs10_rescope_reaches_another_process_within_1s(
     feed_clock.advance(BOUND_SECONDS)
 
     assert await second.scopes(token) == {"events:read"}
+
+
+async def test_er03_restriction_reaches_another_process_within_1s(
+    first: Instance, second: Instance, feed_clock: FeedClock, separate_processes: None
+) -> None:
+    session = await admin_token(first.client)
+    _, saturday = await two_events()
+    partner = await new_partner(first, session)
+    token = await partner.token(first)
+    await warmed(second, partner, token)
+    assert await second.events(token) is None
+
+    await restrict(first, session, partner, eventIds=[saturday])
+    assert await second.events(token) is None, NOT_YET_POLLED
+    feed_clock.advance(BOUND_SECONDS)
+
+    assert await second.events(token) == {saturday}
+    assert await second.listed_events(token) == [saturday]
+    issued_there = await partner.token_response(second)
+    assert issued_there.json()["authorization_details"][0]["event_ids"] == [saturday]
 
 
 async def test_rs10_grace_period_set_by_rotation_reaches_another_process_within_1s(

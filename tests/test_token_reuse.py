@@ -155,6 +155,7 @@ def test_the_window_ends_after_its_length() -> None:
         access_level=AccessLevel.FULL,
         stored_scopes=(),
         ip_allowlist=(),
+        event_ids=None,
         expires_at=None,
         revoked=False,
         secrets=(),
@@ -165,12 +166,24 @@ def test_the_window_ends_after_its_length() -> None:
     token = IssuedToken(token="t", jti="j", scope="events:read", expires_in=900)
     recent.put(state=state, secret_id=secret_id, issued=token, kid="k", now=1000.0)
     again = recent.get(
-        state=state, secret_id=secret_id, scope="events:read", kid="k", now=1000.9, revoked={}
+        state=state,
+        secret_id=secret_id,
+        scope="events:read",
+        details=None,
+        kid="k",
+        now=1000.9,
+        revoked={},
     )
     assert again is not None
     assert again.token == "t"
     assert again.expires_in == 900
     later = recent.get(
-        state=state, secret_id=secret_id, scope="events:read", kid="k", now=1001.0, revoked={}
+        state=state,
+        secret_id=secret_id,
+        scope="events:read",
+        details=None,
+        kid="k",
+        now=1001.0,
+        revoked={},
     )
     assert later is None

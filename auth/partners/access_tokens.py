@@ -3,7 +3,8 @@
 Issued header: `typ: at+jwt`, `kid`, an asymmetric `alg` (ES256 by default; EdDSA, RS256).
 Claims: `iss`, `sub` (`client:<client_id>` — a namespace no user id can take, AT-04), `aud`,
 `client_id`, `iat`, `exp`, `jti`, `scope`, and ours: `organisation_id`, `credential_id`,
-`secret_id` (so rotating a secret away also ends the tokens it obtained).
+`secret_id` (so rotating a secret away also ends the tokens it obtained); a token limited to some
+events also carries `authorization_details` (RFC 9396 §9.1; auth/partners/authorization_details.py).
 
 Verification (RS-01..05) trusts nothing in the token's header beyond `kid`/`alg`/`typ`: keys come
 only from our key ring (`jku`, `x5u`, `jwk`, `x5c` are ignored), the algorithm must be an
@@ -26,6 +27,7 @@ from uuid import UUID
 
 import jwt
 
+from auth.partners.authorization_details import granted_event_ids
 from auth.partners.credential_directory import CredentialState, SecretState
 from auth.partners.jws import is_canonical_compact
 from auth.partners.signing_keys import VERIFICATION_LEEWAY, KeyRing, SigningKeyError
@@ -35,8 +37,9 @@ ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 ALLOWED_ALGORITHMS = frozenset({"ES256", "EdDSA", "RS256"})
 SUBJECT_PREFIX = "client:"
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"]
-# Our tokens are under 1.5 KB with an issuer URL of ordinary length; the bound caps what a
-# stranger's string costs to parse before anything about it is known.
+# Our tokens are under 1.5 KB with an issuer URL of ordinary length, and under 7 KB limited to
+# the most events a credential may name (RS256, tested); the bound caps what a stranger's string
+# costs to parse before anything about it is known.
 MAX_TOKEN_LENGTH = 8 * 1024
 
 
@@ -46,6 +49,9 @@ class IssuedToken:
     jti: str
     scope: str
     expires_in: int
+    # The `authorization_details` claim as JSON, for the token response (RFC 9396 §7); None for
+    # a token that reaches every event.
+    authorization_details: str | None = None
 
 
 def issue_access_token(
@@ -58,6 +64,7 @@ def issue_access_token(
     scopes: list[str],
     now: datetime,
     lifetime: timedelta,
+    authorization_details: str | None = None,
 ) -> IssuedToken:
     key = key_ring.active
     if key is None:
@@ -76,12 +83,21 @@ def issue_access_token(
     )
     # jti is base64url and scope names are RFC 6749 scope-tokens without '"' or '\\', so the
     # per-token members need no JSON escaping; the rest was encoded by json.dumps once.
+    details = (
+        "" if authorization_details is None else f',"authorization_details":{authorization_details}'
+    )
     payload = (
         f'{{{fixed},"iat":{issued_at},"exp":{issued_at + expires_in},'
-        f'"jti":"{jti}","scope":"{scope}"}}'
+        f'"jti":"{jti}","scope":"{scope}"{details}}}'
     )
     token = key.signer.sign_payload(payload.encode())
-    return IssuedToken(token=token, jti=jti, scope=scope, expires_in=expires_in)
+    return IssuedToken(
+        token=token,
+        jti=jti,
+        scope=scope,
+        expires_in=expires_in,
+        authorization_details=authorization_details,
+    )
 
 
 _JTI_BYTES = 16
@@ -138,6 +154,20 @@ class AccessTokenClaims:
     expires_at: int
     raw: dict[str, Any]
     key_id: str
+    # The events the token may reach; None: every event of the organisation. Narrowed by the
+    # resource server to what the credential holds now (AuthorizationServer.active_token).
+    event_ids: frozenset[str] | None = None
+
+
+def effective_event_ids(claims: AccessTokenClaims) -> list[str] | None:
+    """The events `claims` reach, in the token's order where it names them (a token issued before
+    its credential was limited has no order of its own: sorted)."""
+    if claims.event_ids is None:
+        return None
+    named = granted_event_ids(claims.raw)
+    if named is None:
+        return sorted(claims.event_ids)
+    return [event_id for event_id in named if event_id in claims.event_ids]
 
 
 def verify_access_token(
@@ -173,6 +203,7 @@ def verify_access_token(
             leeway=VERIFICATION_LEEWAY,
             options={"require": REQUIRED_CLAIMS, "verify_exp": verify_exp},
         )
+        granted = granted_event_ids(claims)
         return AccessTokenClaims(
             jti=str(claims["jti"]),
             client_id=str(claims["client_id"]),
@@ -183,6 +214,7 @@ def verify_access_token(
             expires_at=int(claims["exp"]),
             raw=claims,
             key_id=key.kid,
+            event_ids=None if granted is None else frozenset(granted),
         )
     except (jwt.InvalidTokenError, KeyError, ValueError, TypeError) as error:
         raise InvalidAccessToken(f"invalid token: {type(error).__name__}") from None

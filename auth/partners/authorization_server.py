@@ -161,11 +161,17 @@ class AuthorizationServer:
         return await self.clients.authenticate(presented, client_ip=client_ip, now=utcnow())
 
     async def issue_token(
-        self, client: AuthenticatedClient, *, requested_scope: str | None, client_ip: str | None
+        self,
+        client: AuthenticatedClient,
+        *,
+        requested_scope: str | None,
+        requested_details: str | None = None,
+        client_ip: str | None,
     ) -> IssuedToken:
         return await self.issuer.issue(
             client,
             requested_scope=requested_scope,
+            requested_details=requested_details,
             client_ip=client_ip,
             key_ring=self.key_ring,
             revoked=self.revoked_tokens,
@@ -182,8 +188,9 @@ class AuthorizationServer:
     async def active_token(self, token: str) -> ActiveToken | None:
         """The token and its credential when the token is valid *now*: signature and claims
         (verified once, then cached until expiry), not revoked, credential active, the secret
-        that obtained it still live, its signing key still published. Scopes are narrowed to what
-        the credential holds now, so re-scoping applies at once. None otherwise (RS-10)."""
+        that obtained it still live, its signing key still published. Scopes and events are
+        narrowed to what the credential holds now, so re-scoping and re-restricting apply at once
+        (ER-03). None otherwise (RS-10)."""
         if not self._started:  # `refresh()`, inlined on the Partner API's hot path
             await self.ensure_started()
         await self.feed.sync_if_due()
@@ -204,6 +211,13 @@ class AuthorizationServer:
         held = state.allowed_scope_set
         if not claims.scopes <= held:
             claims = replace(claims, scopes=claims.scopes & held)
+        reachable = state.event_id_set
+        if reachable is not None:
+            granted = claims.event_ids
+            if granted is None:
+                claims = replace(claims, event_ids=reachable)
+            elif not granted <= reachable:
+                claims = replace(claims, event_ids=granted & reachable)
         return ActiveToken(claims=claims, credential=state)
 
     def _verified_claims(self, token: str) -> AccessTokenClaims | None:

@@ -24,7 +24,12 @@ class TokenServer(Protocol):
     ) -> AuthenticatedClient: ...
 
     async def issue_token(
-        self, client: AuthenticatedClient, *, requested_scope: str | None, client_ip: str | None
+        self,
+        client: AuthenticatedClient,
+        *,
+        requested_scope: str | None,
+        requested_details: str | None,
+        client_ip: str | None,
     ) -> IssuedToken: ...
 
 
@@ -37,13 +42,16 @@ class ClientCredentialsGrant:
         self._server = server
 
     async def create_token(self, request: OAuthRequest, *, client_ip: str | None) -> IssuedToken:
-        """§4.4.2: the client authenticates (§3.2.1), then gets a token for the `scope` it asks
-        for, or for everything it holds (§3.3)."""
+        """§4.4.2: the client authenticates (§3.2.1), then gets a token for the `scope` (§3.3) and
+        the `authorization_details` (RFC 9396 §3) it asks for, or for everything it holds."""
         form = request.form
         server = self._server
         client = await server.authenticate_client(
             presented_client(request.headers, form), client_ip=client_ip
         )
         return await server.issue_token(
-            client, requested_scope=form.get("scope"), client_ip=client_ip
+            client,
+            requested_scope=form.get("scope"),
+            requested_details=form.get("authorization_details"),
+            client_ip=client_ip,
         )

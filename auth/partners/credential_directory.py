@@ -53,6 +53,8 @@ class CredentialState:
     access_level: AccessLevel
     stored_scopes: tuple[str, ...]
     ip_allowlist: tuple[Network, ...]
+    # The events the credential is limited to (canonical ids, as chosen); None: every event.
+    event_ids: tuple[str, ...] | None
     expires_at: datetime | None
     revoked: bool
     secrets: tuple[SecretState, ...]
@@ -83,6 +85,10 @@ class CredentialState:
     @cached_property
     def allowed_scope_set(self) -> frozenset[str]:
         return frozenset(self._allowed)
+
+    @cached_property
+    def event_id_set(self) -> frozenset[str] | None:
+        return None if self.event_ids is None else frozenset(self.event_ids)
 
     def admits_address(self, address: str | None) -> bool:
         if not self.ip_allowlist:
@@ -191,6 +197,7 @@ class CredentialDirectory:
             access_level=credential.access_level,
             stored_scopes=tuple(credential.scopes),
             ip_allowlist=tuple(ipaddress.ip_network(entry) for entry in credential.ip_allowlist),
+            event_ids=None if credential.event_ids is None else tuple(credential.event_ids),
             expires_at=credential.expires_at,
             revoked=credential.revoked_at is not None,
             secrets=tuple(

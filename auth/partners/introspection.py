@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from auth.partners.access_tokens import AccessTokenClaims
+from auth.partners.access_tokens import AccessTokenClaims, effective_event_ids
+from auth.partners.authorization_details import details
 from auth.partners.client_secrets import AuthenticatedClient
 
 
@@ -19,9 +20,10 @@ def introspection_response(
     if claims.expires_at <= int(now.timestamp()):
         return {"active": False}
     raw = claims.raw
-    return {
+    scopes = sorted(claims.scopes, key=list(raw["scope"].split()).index)
+    response: dict[str, object] = {
         "active": True,
-        "scope": " ".join(sorted(claims.scopes, key=list(raw["scope"].split()).index)),
+        "scope": " ".join(scopes),
         "client_id": claims.client_id,
         "token_type": "Bearer",
         "exp": raw["exp"],
@@ -32,3 +34,8 @@ def introspection_response(
         "jti": raw["jti"],
         "organisation_id": raw["organisation_id"],
     }
+    event_ids = effective_event_ids(claims)
+    if event_ids is not None:
+        # RFC 9396 §9.2: what the token may do now, narrowed like its scope.
+        response["authorization_details"] = details(scopes, event_ids)
+    return response

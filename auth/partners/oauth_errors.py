@@ -6,6 +6,7 @@ exactly one place (`error_response`).
      ├── InvalidClient (401)       invalid_client — one body for every reason (CR-05, TE-14)
      ├── UnsupportedGrantType      unsupported_grant_type
      ├── InvalidScope              invalid_scope
+     ├── InvalidAuthorizationDetails  invalid_authorization_details (RFC 9396 §5)
      ├── MethodNotAllowed (405)    invalid_request
      ├── ServerError (500)         server_error — unexpected faults, nothing more said
      └── TooManyRequests (429)     temporarily_unavailable, with Retry-After
@@ -62,6 +63,10 @@ class UnsupportedGrantType(OAuth2Error):
 
 class InvalidScope(OAuth2Error):
     error = "invalid_scope"
+
+
+class InvalidAuthorizationDetails(OAuth2Error):
+    error = "invalid_authorization_details"
 
 
 class MethodNotAllowed(OAuth2Error):

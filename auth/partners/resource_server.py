@@ -11,6 +11,7 @@ raises a `BearerError` that `bearer_error_response` turns into the RFC 6750 §3 
 - Revocation, credential state, the secret's life and re-scoping checked on every call, in memory
   (RS-10; AuthorizationServer.active_token).
 - The credential's IP allowlist (TE-22) and, per endpoint, the scope (RS-06).
+- The events the call may reach (`Partner.event_ids`, ER-01), for the data access to apply.
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ class Partner(NamedTuple):
     @property
     def scopes(self) -> frozenset[str]:
         return self.claims.scopes
+
+    @property
+    def event_ids(self) -> frozenset[str] | None:
+        """The events this call may reach (token ∩ credential, ER-01/03); None: all events."""
+        return self.claims.event_ids
 
 
 class ResourceServer:

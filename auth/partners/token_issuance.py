@@ -1,20 +1,24 @@
-"""Issuing an access token to an authenticated client (RFC 6749 §4.4.3, §5.1): the scope it asks
-for, the per-client issuance quota, a token reused within the short reuse window
-(auth.partners.token_reuse) or a newly signed one (auth.partners.access_tokens), and the usage
-record.
+"""Issuing an access token to an authenticated client (RFC 6749 §4.4.3, §5.1): the scope and the
+events (RFC 9396) it asks for, the per-client issuance quota, a token reused within the short
+reuse window (auth.partners.token_reuse) or a newly signed one (auth.partners.access_tokens), and
+the usage record.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from auth.partners.access_tokens import IssuedToken, issue_access_token
+from auth.partners.authorization_details import claim_json, parse_request
 from auth.partners.client_secrets import AuthenticatedClient
-from auth.partners.oauth_errors import InvalidScope, TooManyRequests
+from auth.partners.credential_directory import CredentialState
+from auth.partners.oauth_errors import InvalidAuthorizationDetails, InvalidScope, TooManyRequests
 from auth.partners.signing_keys import KeyRing, SigningKeyError
 from auth.partners.token_reuse import RecentTokens
 from auth.partners.usage import UsageRecorder
+from models.tenancy import TenantScope
 from partner_api.foundation.settings import Settings
 from partner_api.foundation.throttle import CounterFactory
 
@@ -37,6 +41,42 @@ def resolve_scopes(requested: str | None, allowed: list[str]) -> list[str]:
     return [name for name in allowed if name in wanted]
 
 
+class Grant(NamedTuple):
+    """What one token will hold: its scopes and, for a token limited to events, those events."""
+
+    scopes: list[str]
+    event_ids: tuple[str, ...] | None
+
+
+async def resolve_grant(
+    credential: CredentialState, scopes: list[str], requested_details: str | None
+) -> Grant:
+    """ER-02: without `authorization_details`, the credential's own restriction (if any); with
+    it, a subset of what the credential may reach (its events, or its organisation's when it is
+    unrestricted) and, if `actions` are named, of the scopes — never more."""
+    if requested_details is None:
+        return Grant(scopes, credential.event_ids)
+    requested = parse_request(requested_details)
+    if requested.actions is not None:
+        if not set(requested.actions) <= set(scopes):
+            raise InvalidAuthorizationDetails("An action is not a scope this token may have.")
+        scopes = [name for name in scopes if name in requested.actions]
+    allowed = credential.event_id_set
+    if allowed is not None:
+        reachable = all(event_id in allowed for event_id in requested.event_ids)
+    else:
+        found = (
+            await TenantScope(credential.organisation_id)
+            .events()
+            .filter(id__in=list(requested.event_ids))
+            .count()
+        )
+        reachable = found == len(requested.event_ids)
+    if not reachable:
+        raise InvalidAuthorizationDetails("An event is not one this client may reach.")
+    return Grant(scopes, requested.event_ids)
+
+
 class TokenIssuer:
     def __init__(self, settings: Settings, counters: CounterFactory, usage: UsageRecorder) -> None:
         self._settings = settings
@@ -52,6 +92,7 @@ class TokenIssuer:
         client: AuthenticatedClient,
         *,
         requested_scope: str | None,
+        requested_details: str | None = None,
         client_ip: str | None,
         key_ring: KeyRing,
         revoked: dict[str, int],
@@ -61,6 +102,9 @@ class TokenIssuer:
         window only while its id is not in `revoked`."""
         credential, secret = client
         scopes = resolve_scopes(requested_scope, credential.allowed_scopes())
+        grant = await resolve_grant(credential, scopes, requested_details)
+        scopes = grant.scopes
+        details = None if grant.event_ids is None else claim_json(scopes, grant.event_ids)
         wait = await self._quota.record(credential.client_id)
         if wait:
             raise TooManyRequests(wait)
@@ -72,6 +116,7 @@ class TokenIssuer:
             state=credential,
             secret_id=secret.id,
             scope=" ".join(scopes),
+            details=details,
             kid=key.kid,
             now=timestamp,
             revoked=revoked,
@@ -87,6 +132,7 @@ class TokenIssuer:
                 scopes=scopes,
                 now=now,
                 lifetime=self._lifetime,
+                authorization_details=details,
             )
             self.recent_tokens.put(
                 state=credential, secret_id=secret.id, issued=issued, kid=key.kid, now=timestamp

@@ -1,12 +1,12 @@
 """A short reuse window for access tokens (default 1 s; `PARTNER_API_TOKEN_REUSE_SECONDS`, 0 = off).
 
 Some integrations ask for a new token before every API call. Within the window, a request that
-authenticates with the same secret for the same scope gets the token issued a moment ago (with
-`expires_in` counting down) instead of a freshly signed one: signing dominates the endpoint's
-cost, and such bursts are where it is paid needlessly. Authentication, address checks, quotas,
-auditing and last-used tracking still run for every request. A token is never reused once it was
-revoked, once the credential changed in any way (any change yields a new cached state), or once
-the signing key rotated.
+authenticates with the same secret for the same scope and the same events gets the token issued a
+moment ago (with `expires_in` counting down) instead of a freshly signed one: signing dominates the
+endpoint's cost, and such bursts are where it is paid needlessly. Authentication, address checks,
+quotas, auditing and last-used tracking still run for every request. A token is never reused once
+it was revoked, once the credential changed in any way (any change yields a new cached state), or
+once the signing key rotated.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ class RecentTokens:
     def __init__(self, *, window_seconds: float, max_entries: int = 50_000) -> None:
         self._window = window_seconds
         self._max_entries = max_entries
-        self._entries: OrderedDict[tuple[UUID, str], _Recent] = OrderedDict()
+        # Keyed by secret, scope and `authorization_details` claim (None: every event).
+        self._entries: OrderedDict[tuple[UUID, str, str | None], _Recent] = OrderedDict()
 
     @property
     def enabled(self) -> bool:
@@ -44,11 +45,13 @@ class RecentTokens:
         state: CredentialState,
         secret_id: UUID,
         scope: str,
+        details: str | None,
         kid: str,
         now: float,
         revoked: dict[str, int],
     ) -> IssuedToken | None:
-        entry = self._entries.get((secret_id, scope))
+        key = (secret_id, scope, details)
+        entry = self._entries.get(key)
         if entry is None:
             return None
         if (
@@ -57,7 +60,7 @@ class RecentTokens:
             or entry.kid != kid
             or entry.issued.jti in revoked
         ):
-            del self._entries[(secret_id, scope)]
+            del self._entries[key]
             return None
         issued = entry.issued
         return IssuedToken(
@@ -65,6 +68,7 @@ class RecentTokens:
             jti=issued.jti,
             scope=issued.scope,
             expires_in=max(1, entry.expires_at - int(now)),
+            authorization_details=issued.authorization_details,
         )
 
     def put(
@@ -78,13 +82,14 @@ class RecentTokens:
     ) -> None:
         if not self.enabled:
             return
-        self._entries[(secret_id, issued.scope)] = _Recent(
+        key = (secret_id, issued.scope, issued.authorization_details)
+        self._entries[key] = _Recent(
             issued=issued,
             issued_at=now,
             expires_at=int(now) + issued.expires_in,
             kid=kid,
             state=state,
         )
-        self._entries.move_to_end((secret_id, issued.scope))
+        self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)

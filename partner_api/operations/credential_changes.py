@@ -33,6 +33,7 @@ from partner_api.operations.credentials import (
     same_moment,
     snapshot,
 )
+from partner_api.operations.event_restriction import clean_event_ids
 
 
 async def revoke_credential(
@@ -72,6 +73,7 @@ def _changed_settings(
     changes: CredentialChanges,
     now: datetime,
     max_lifetime_days: int | None,
+    event_ids: list[str] | Keep | None,
 ) -> None:
     """Apply validated `changes` to `credential` in memory."""
     if not isinstance(changes.name, Keep):
@@ -100,6 +102,8 @@ def _changed_settings(
         )
     if not isinstance(changes.ip_allowlist, Keep):
         credential.ip_allowlist = clean_ip_allowlist(changes.ip_allowlist)
+    if not isinstance(event_ids, Keep):
+        credential.event_ids = event_ids
 
 
 async def update_credential(
@@ -112,7 +116,11 @@ async def update_credential(
 ) -> Credential:
     """Change name, contact, access level/scopes, expiry or IP allowlist (not once revoked).
 
-    An expired credential may be updated, so an administrator can extend its expiry."""
+    An expired credential may be updated, so an administrator can extend its expiry. A new event
+    restriction binds the credential's tokens already issued as well (the change feed below)."""
+    event_ids = changes.event_ids
+    if isinstance(event_ids, list):
+        event_ids = await clean_event_ids(scope, event_ids)
     async with in_transaction():
         credential = await scope.credential(credential_id, for_update=True)
         if credential is None:
@@ -120,7 +128,9 @@ async def update_credential(
         if credential.revoked_at is not None:
             raise CredentialNotActive(CredentialStatus.REVOKED)
         before = snapshot(credential)
-        _changed_settings(credential, changes, now, await max_lifetime_days(scope.organisation_id))
+        _changed_settings(
+            credential, changes, now, await max_lifetime_days(scope.organisation_id), event_ids
+        )
         after = snapshot(credential)
         changed = [key for key in after if after[key] != before[key]]
         if not changed:

@@ -36,6 +36,7 @@ from partner_api.foundation.validation import (
 )
 from partner_api.operations import audit
 from partner_api.operations.credential_policy import max_lifetime_days
+from partner_api.operations.event_restriction import clean_event_ids
 
 
 class CredentialNotFound(Exception):
@@ -56,6 +57,8 @@ class CredentialDraft:
     scopes: list[str] | None = None
     expires_at: datetime | None = None
     ip_allowlist: list[str] | None = None
+    # None: every event of the organisation (partner_api/operations/event_restriction.py).
+    event_ids: list[str] | None = None
 
 
 class Keep(Enum):
@@ -75,6 +78,8 @@ class CredentialChanges:
     scopes: list[str] | Keep | None = KEEP
     expires_at: datetime | Keep | None = KEEP
     ip_allowlist: list[str] | Keep | None = KEEP
+    # None lifts the restriction: every event of the organisation again.
+    event_ids: list[str] | Keep | None = KEEP
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ def snapshot(credential: Credential) -> dict[str, Any]:
         "scopes": list(credential.scopes),
         "expiresAt": credential.expires_at.isoformat() if credential.expires_at else None,
         "ipAllowlist": list(credential.ip_allowlist),
+        "eventIds": None if credential.event_ids is None else list(credential.event_ids),
     }
 
 
@@ -133,6 +139,7 @@ async def create_credential(
         required=False,
     )
     ip_allowlist = clean_ip_allowlist(draft.ip_allowlist)
+    event_ids = await clean_event_ids(scope, draft.event_ids)
     async with in_transaction():
         credential = await Credential.create(
             organisation_id=scope.organisation_id,
@@ -143,6 +150,7 @@ async def create_credential(
             scopes=scopes,
             expires_at=expires_at,
             ip_allowlist=ip_allowlist,
+            event_ids=event_ids,
             created_by_id=actor.identity.user_id if actor.identity else None,
         )
         secret_value = await _add_secret(credential, hasher)

@@ -2,8 +2,9 @@
 
 Every handler receives the verified `Partner` (auth/partners/resource_server.py) and reaches data
 only
-through a `TenantScope` built from the token's organisation (RS-09): another organisation's ids
-answer 404 exactly like unknown ones. Each route is a `PartnerEndpoint` (token, rate limit, scope;
+through a `TenantScope` built from the token's organisation and events (RS-09, ER-01): another
+organisation's ids, and for a token limited to some events every other event's, answer 404
+exactly like unknown ones. Each route is a `PartnerEndpoint` (token, rate limit, scope;
 partner_endpoint.py); requests are read by partner_requests.py, answers written by
 partner_responses.py, and writes made idempotent by idempotency.py.
 """
@@ -18,6 +19,7 @@ from starlette.routing import Route
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from auth.partners.access_tokens import effective_event_ids
 from auth.partners.resource_server import Partner, ResourceServer
 from models.tenancy import TenantScope
 from models.ticketing import Barcode, Order, OrderStatus
@@ -82,7 +84,7 @@ class PartnerApi:
 
     @staticmethod
     def _scope(partner: Partner) -> TenantScope:
-        return TenantScope(partner.organisation_id)
+        return TenantScope(partner.organisation_id, partner.event_ids)
 
     async def me(self, request: Request, partner: Partner) -> Response:
         credential = partner.credential
@@ -98,6 +100,8 @@ class PartnerApi:
                 "name": credential.organisation_name,
             },
             "scopes": scopes,
+            # null: every event of the organisation.
+            "event_ids": effective_event_ids(partner.claims),
             "token": {
                 "jti": partner.claims.jti,
                 "expires_at": expiry_text(partner.claims.expires_at),
@@ -182,6 +186,17 @@ class PartnerApi:
         # Checked before the Idempotency-Key fingerprint encodes it: a valid body is three levels
         # deep, while orjson accepts nesting (1024 levels) deeper than json.dumps can encode.
         parsed = reservation_request(data)
+        allowed = partner.event_ids
+        if allowed is not None and str(parsed.event_id) not in allowed:
+            # Decided from the token alone, before any read or write: the same answer for an
+            # event of the organisation outside the token's events, another organisation's
+            # event and an unknown id, and no stock is touched.
+            raise ApiError(
+                403,
+                "insufficient_authorization",
+                "This token is not authorised for that event.",
+                "event_id",
+            )
 
         async def work() -> tuple[int, Any]:
             order = await create_reservation(self._scope(partner), partner.credential.id, parsed)

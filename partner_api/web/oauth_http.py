@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from auth.partners.authorization_details import TYPE as AUTHORIZATION_DETAILS_TYPE
 from auth.partners.authorization_server import AuthenticatedClient, AuthorizationServer
 from auth.partners.client_auth import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, presented_client
 from auth.partners.client_credentials import GRANT_TYPE
@@ -107,10 +108,13 @@ class OAuthEndpoints:
         grant = self.server.grant_for(oauth_request.form)
         issued = await grant.create_token(oauth_request, client_ip=self._client_ip(request))
         # RFC 6749 §5.1. Formatted directly: the token is base64url and dots, and scope names
-        # are scope-tokens from the catalogue, so nothing needs JSON escaping.
+        # are scope-tokens from the catalogue, so nothing needs JSON escaping; the authorization
+        # details granted (RFC 9396 §7) are JSON already.
+        details = issued.authorization_details
+        granted = "" if details is None else f',"authorization_details":{details}'
         body = (
             f'{{"access_token":"{issued.token}","token_type":"Bearer",'
-            f'"expires_in":{issued.expires_in},"scope":"{issued.scope}"}}'
+            f'"expires_in":{issued.expires_in},"scope":"{issued.scope}"{granted}}}'
         )
         TOKEN_ISSUED.inc()
         return JSONResponse(body.encode(), headers=_NO_STORE, rendered=True)
@@ -150,6 +154,7 @@ class OAuthEndpoints:
                 "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
                 "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
                 "scopes_supported": [scope.name for scope in CATALOGUE],
+                "authorization_details_types_supported": [AUTHORIZATION_DETAILS_TYPE],
                 "service_documentation": settings.documentation_url,
             },
             headers={"Cache-Control": "public, max-age=300"},
