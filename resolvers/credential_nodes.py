@@ -45,7 +45,7 @@ async def credential_nodes(context: Context, rows: Sequence[CredentialModel]) ->
         _live_secrets([row.id for row in rows], now),
         _creators({row.created_by_id for row in rows} - {None}),  # type: ignore[attr-defined]
         context.max_lifetime_days(organisation_id),
-        _restricted_events(context, rows),
+        _restricted_events(context, {event_id for row in rows for event_id in row.event_ids or ()}),
     )
     windows = LifecycleWindows.from_settings(context.services.settings)
     nodes = []
@@ -99,12 +99,9 @@ async def _creators(user_ids: set[UUID]) -> dict[UUID, AdminUser]:
     return {user.id: user for user in await _USERS.fetch(sorted(user_ids))}
 
 
-async def _restricted_events(
-    context: Context, rows: Sequence[CredentialModel]
-) -> dict[str, EventModel]:
+async def _restricted_events(context: Context, wanted: set[str]) -> dict[str, EventModel]:
     """The events the page's restricted credentials name, by id, through the tenant scope: an
     event deleted since reads as absent."""
-    wanted = {event_id for row in rows for event_id in row.event_ids or ()}
     if not wanted:
         return {}
     ids = [event_id for event_id in (parse_id(value) for value in sorted(wanted)) if event_id]
