@@ -157,17 +157,23 @@ class AccessTokenClaims:
     # The events the token may reach; None: every event of the organisation. Narrowed by the
     # resource server to what the credential holds now (AuthorizationServer.active_token).
     event_ids: frozenset[str] | None = None
+    # The token's own `authorization_details` event ids, in its order (None without the claim):
+    # parsed once at verification, so answers that list them cost no parsing per call.
+    named_event_ids: tuple[str, ...] | None = None
 
 
 def effective_event_ids(claims: AccessTokenClaims) -> list[str] | None:
     """The events `claims` reach, in the token's order where it names them (a token issued before
     its credential was limited has no order of its own: sorted)."""
-    if claims.event_ids is None:
+    event_ids = claims.event_ids
+    if event_ids is None:
         return None
-    named = granted_event_ids(claims.raw)
+    named = claims.named_event_ids
     if named is None:
-        return sorted(claims.event_ids)
-    return [event_id for event_id in named if event_id in claims.event_ids]
+        return sorted(event_ids)
+    if len(named) == len(event_ids):  # not narrowed since it was issued (event_ids ⊆ named)
+        return list(named)
+    return [event_id for event_id in named if event_id in event_ids]
 
 
 def verify_access_token(
@@ -215,6 +221,7 @@ def verify_access_token(
             raw=claims,
             key_id=key.kid,
             event_ids=None if granted is None else frozenset(granted),
+            named_event_ids=granted,
         )
     except (jwt.InvalidTokenError, KeyError, ValueError, TypeError) as error:
         raise InvalidAccessToken(f"invalid token: {type(error).__name__}") from None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -84,7 +85,9 @@ def details(actions: Sequence[str], event_ids: Sequence[str]) -> list[dict[str, 
     return [{"type": TYPE, "actions": list(actions), "event_ids": list(event_ids)}]
 
 
-def claim_json(actions: Sequence[str], event_ids: Sequence[str]) -> str:
+@lru_cache(maxsize=4096)
+def claim_json(actions: tuple[str, ...], event_ids: tuple[str, ...]) -> str:
+    """The claim as JSON, encoded once per distinct grant rather than once per token."""
     return json.dumps(details(actions, event_ids), separators=(",", ":"))
 
 

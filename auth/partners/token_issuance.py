@@ -104,7 +104,7 @@ class TokenIssuer:
         scopes = resolve_scopes(requested_scope, credential.allowed_scopes())
         grant = await resolve_grant(credential, scopes, requested_details)
         scopes = grant.scopes
-        details = None if grant.event_ids is None else claim_json(scopes, grant.event_ids)
+        details = None if grant.event_ids is None else claim_json(tuple(scopes), grant.event_ids)
         wait = await self._quota.record(credential.client_id)
         if wait:
             raise TooManyRequests(wait)
