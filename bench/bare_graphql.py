@@ -45,6 +45,15 @@ class CredentialSecret:
 
 
 @strawberry.type
+class Event:
+    id: strawberry.ID
+    name: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@strawberry.type
 class Credential:
     id: strawberry.ID
     name: str
@@ -64,6 +73,9 @@ class Credential:
     stale: bool
     exceeds_policy: bool
     secrets: list[CredentialSecret]
+    # As the benchmark's credentials in our app: unrestricted, so no events and nothing lapsed.
+    events: list[Event] | None
+    restriction_lapsed: bool
 
 
 @strawberry.type
@@ -129,6 +141,8 @@ def _page() -> _Page:
                             safe_to_end=None,
                         )
                     ],
+                    events=None,
+                    restriction_lapsed=False,
                 ),
             )
         )

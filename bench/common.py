@@ -18,7 +18,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -34,12 +36,16 @@ from auth.tokens import new_client_id, new_client_secret  # noqa: E402
 from models.credential import Credential, CredentialSecret  # noqa: E402
 from models.enums import AccessLevel  # noqa: E402
 from models.organisation import Organisation  # noqa: E402
+from models.ticketing import Event  # noqa: E402
 from partner_api.foundation.clock import utcnow  # noqa: E402
 from partner_api.foundation.database import apply_migrations, tortoise_config  # noqa: E402
 
 PEPPER = "bench-pepper-" + "p" * 40
 KEK = "bench-key-encryption-key-" + "k" * 30
 POOL = 16  # credentials the load cycles through
+# Events each credential is limited to in the `-restricted` steps: half the most a credential may
+# name (models.credential.MAX_RESTRICTED_EVENTS), so the token claim and /me body are sizeable.
+RESTRICTED_EVENTS = 50
 
 
 @dataclass(frozen=True)
@@ -57,11 +63,35 @@ def free_port() -> int:
         return port
 
 
+async def add_events(organisation_id: object, count: int) -> list[str]:
+    """`count` upcoming events of the organisation; returns their canonical ids, as a credential
+    stores them. Tortoise must be initialised."""
+    start = utcnow() + timedelta(days=30)
+    events = [
+        Event(
+            id=uuid4(),
+            organisation_id=organisation_id,
+            name=f"Concert {index}",
+            venue="Bench Hall",
+            starts_at=start + timedelta(days=index),
+            ends_at=start + timedelta(days=index, hours=3),
+        )
+        for index in range(count)
+    ]
+    await Event.bulk_create(events)
+    return [str(event.id) for event in events]
+
+
 async def add_credentials(
-    organisation_id: object, count: int, *, created_by_id: object | None = None
+    organisation_id: object,
+    count: int,
+    *,
+    created_by_id: object | None = None,
+    event_ids: list[str] | None = None,
 ) -> list[tuple[str, str]]:
-    """`count` FULL credentials with one secret each, in batches; returns (client_id, secret)
-    for the first POOL of them. Tortoise must be initialised."""
+    """`count` FULL credentials with one secret each, in batches, each limited to `event_ids`
+    (None: every event); returns (client_id, secret) for the first POOL of them. Tortoise must be
+    initialised."""
     hasher = KeyedHasher((PEPPER.encode(),))
     pool: list[tuple[str, str]] = []
     batch = 2000
@@ -76,6 +106,7 @@ async def add_credentials(
                 access_level=AccessLevel.FULL,
                 scopes=[],
                 ip_allowlist=[],
+                event_ids=event_ids,
                 created_by_id=created_by_id,
             )
             new = new_client_secret()
@@ -98,13 +129,18 @@ async def add_credentials(
     return pool
 
 
-async def seed(database_url: str, count: int, algorithm: str) -> list[tuple[str, str]]:
-    """`count` credentials (FULL), returning (client_id, secret) for the first POOL of them."""
+async def seed(
+    database_url: str, count: int, algorithm: str, *, events: int = 0
+) -> list[tuple[str, str]]:
+    """`count` credentials (FULL), returning (client_id, secret) for the first POOL of them. With
+    `events`, the organisation gets that many events and every credential is limited to all of
+    them; without, the organisation has none and the credentials reach every event."""
     await apply_migrations(database_url)
     await Tortoise.init(config=tortoise_config(database_url))
     try:
         organisation = await Organisation.create(name=f"Bench {secrets.token_hex(3)}")
-        pool = await add_credentials(organisation.id, count)
+        event_ids = await add_events(organisation.id, events) if events else None
+        pool = await add_credentials(organisation.id, count, event_ids=event_ids)
         await rotate_signing_key(algorithm=algorithm, key_encryption_key=KEK.encode(), now=utcnow())
         return pool
     finally:

@@ -6,7 +6,8 @@ server, no client — so a run measures only the application: `POST /oauth/token
 `grant_type=client_credentials`), `GET /partner/v1/me` with a token from it, or `GET /healthz`,
 for ours and for bench/bare_app.py, 2,000 warm-up calls each, then the best of five rounds of
 3,000. `--logging` first applies the production logging configuration (JSON at INFO) with its
-lines sent to stderr, as `partner-api serve` does; `--profile` prints a cProfile listing of ours.
+lines sent to stderr, as `partner-api serve` does; `--profile` prints a cProfile listing of ours;
+`--events 50` limits every credential to 50 events of its organisation.
 
     .venv/bin/python -m bench.hot_paths_in_process token [--logging] [--profile] 2>/dev/null
 """
@@ -80,9 +81,12 @@ def main() -> None:
     parser.add_argument("path", choices=["token", "me", "healthz"])
     parser.add_argument("--logging", action="store_true", help="production logging, to stderr")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--events", type=int, default=0, help="limit every credential to this many events"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, database("sqlite", Path(tmp)) as url:
-        pool = asyncio.run(seed(url, 100, "ES256"))
+        pool = asyncio.run(seed(url, 100, "ES256", events=args.events))
         os.environ.update(server_env(url, Path(tmp), "ES256"))
         os.environ.update(
             {
@@ -138,6 +142,7 @@ def main() -> None:
                 print(
                     f"{args.path}: ours {min(ours_us):.1f} µs, bare {min(bare_us):.1f} µs per "
                     f"request (best of {ROUNDS} rounds of {PER_ROUND})"
+                    + (f" [limited to {args.events} events]" if args.events else "")
                     + (" [production logging]" if args.logging else ""),
                     file=sys.__stdout__,
                 )

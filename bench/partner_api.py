@@ -9,6 +9,7 @@ raised through the environment so the load measures the endpoint, not 429s.
 
     .venv/bin/python bench/partner_api.py                       # SQLite
     .venv/bin/python bench/partner_api.py --database postgres   # PostgreSQL on 127.0.0.1:5432
+    .venv/bin/python bench/partner_api.py --events 50           # limited to 50 events each
 """
 
 from __future__ import annotations
@@ -57,14 +58,19 @@ def access_tokens(port: int, pool: list[tuple[str, str]]) -> list[str]:
     return tokens
 
 
-def me_response_size(port: int, tokens: list[str]) -> int:
-    """The length of our /me body; every token must work, or the load would measure errors."""
+def me_response_size(port: int, tokens: list[str], *, events: int = 0) -> int:
+    """The length of our /me body; every token must work and reach `events` events (0: every
+    event), or the load would measure errors or something else."""
     sizes = set()
     for token in tokens:
         response = httpx.get(
             f"http://127.0.0.1:{port}{PATH}", headers={"Authorization": f"Bearer {token}"}
         )
         response.raise_for_status()
+        event_ids = response.json()["event_ids"]
+        reached = 0 if event_ids is None else len(event_ids)
+        if reached != events:
+            raise RuntimeError(f"the token reaches {reached} events, not {events}")
         sizes.add(len(response.content))
     return max(sizes)
 
@@ -90,7 +96,7 @@ def wrk_script(tokens: list[str], directory: Path) -> Path:
 
 def measure(args: argparse.Namespace, directory: Path) -> tuple[Result, Result, int]:
     with database(args.database, directory) as url:
-        pool = asyncio.run(seed(url, args.credentials, args.algorithm))
+        pool = asyncio.run(seed(url, args.credentials, args.algorithm, events=args.events))
         env = {
             **server_env(url, directory, args.algorithm),
             "PARTNER_API_RATE_LIMIT_PER_MINUTE": "1000000000",
@@ -100,7 +106,7 @@ def measure(args: argparse.Namespace, directory: Path) -> tuple[Result, Result, 
         ours_port, bare_port = free_port(), free_port()
         with uvicorn("partner_api.web.asgi:app", ours_port, env, ROOT):
             tokens = access_tokens(ours_port, pool)
-            size = me_response_size(ours_port, tokens)
+            size = me_response_size(ours_port, tokens, events=args.events)
             script = wrk_script(tokens, directory)
             with uvicorn(
                 "bare_app:app", bare_port, {"BARE_RESPONSE_BYTES": str(size)}, ROOT / "bench"
@@ -124,6 +130,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--algorithm", default="ES256", choices=["ES256", "EdDSA", "RS256"])
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=0,
+        help="limit every credential to this many events of its organisation (0: all events)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
@@ -131,9 +143,10 @@ def main() -> None:
         sys.exit(f"--credentials must be at least {POOL}")
     with tempfile.TemporaryDirectory() as tmp:
         bare, ours, size = measure(args, Path(tmp))
+    reach = f"limited to {args.events} events" if args.events else "all events"
     print(
         f"\nGET {PATH}, {args.database}, {args.algorithm} tokens ({POOL} used round-robin, "
-        f"{args.credentials} credentials), {size}-byte bodies, 1 uvicorn worker "
+        f"{args.credentials} credentials, {reach}), {size}-byte bodies, 1 uvicorn worker "
         f"(uvloop, httptools), wrk -t1 -c{args.connections} -d{args.seconds}s, "
         f"best of {args.rounds}\n"
     )

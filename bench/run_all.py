@@ -6,6 +6,8 @@ the two alternating. It measures:
 
 - `POST /oauth/token` against the bare form-POST endpoint, at 100 / 10,000 / 100,000 credentials;
 - `GET /partner/v1/me` against the bare JSON endpoint;
+- both again with every credential limited to 50 events (`token-restricted/100`, `me-restricted`),
+  each against its own bare baseline, so the restricted and unrestricted ratios compare;
 - the admin GraphQL `credentials(first: 20)` query against a plain Strawberry schema returning 20
   in-memory objects, and its latency with 10 / 1,000 / 10,000 credentials in one organisation;
 - the peer, django-oauth-toolkit's client-credentials token endpoint (bench/peer_dot.py), under
@@ -42,6 +44,7 @@ from bench import graphql_list, peer_dot
 from bench import partner_api as me_bench
 from bench import token_endpoint as token_bench
 from bench.common import (
+    RESTRICTED_EVENTS,
     ROOT,
     Result,
     best,
@@ -122,11 +125,12 @@ def _against_bare_app(
         )
 
 
-def measure_token(plan: Plan, count: int, directory: Path) -> Measured:
-    work = directory / f"token-{count}"
+def measure_token(plan: Plan, count: int, directory: Path, *, events: int = 0) -> Measured:
+    """The token endpoint with `count` credentials, each limited to `events` events (0: all)."""
+    work = directory / (f"token-restricted-{count}" if events else f"token-{count}")
     work.mkdir(exist_ok=True)
     with database("sqlite", work) as url:
-        pool = asyncio.run(seed(url, count, ALGORITHM))
+        pool = asyncio.run(seed(url, count, ALGORITHM, events=events))
         script = token_bench.wrk_script(pool, work)
         env = {
             **server_env(url, work, ALGORITHM),
@@ -134,17 +138,18 @@ def measure_token(plan: Plan, count: int, directory: Path) -> Measured:
         }
         ours_port = free_port()
         with uvicorn_ours(ours_port, env, work) as ours_process:
-            size = token_bench.token_response_size(ours_port, *pool[0])
+            size = token_bench.token_response_size(ours_port, *pool[0], events=events)
             bare, ours = _against_bare_app(plan, ours_port, script, response_bytes=size)
             rss = peak_rss_mib(ours_process.pid)
     return Measured(ours=ours, bare=bare, rss_mib=rss, load=load_average())
 
 
-def measure_me(plan: Plan, directory: Path) -> Measured:
-    work = directory / "me"
+def measure_me(plan: Plan, directory: Path, *, events: int = 0) -> Measured:
+    """/me with 100 credentials, each limited to `events` events (0: all)."""
+    work = directory / ("me-restricted" if events else "me")
     work.mkdir(exist_ok=True)
     with database("sqlite", work) as url:
-        pool = asyncio.run(seed(url, 100, ALGORITHM))
+        pool = asyncio.run(seed(url, 100, ALGORITHM, events=events))
         env = {
             **server_env(url, work, ALGORITHM),
             "PARTNER_API_RATE_LIMIT_PER_MINUTE": "1000000000",
@@ -153,8 +158,8 @@ def measure_me(plan: Plan, directory: Path) -> Measured:
         ours_port = free_port()
         with uvicorn_ours(ours_port, env, work) as ours_process:
             tokens = me_bench.access_tokens(ours_port, pool)
-            size = me_bench.me_response_size(ours_port, tokens)
-            script = me_bench.wrk_script(tokens, directory)
+            size = me_bench.me_response_size(ours_port, tokens, events=events)
+            script = me_bench.wrk_script(tokens, work)
             bare, ours = _against_bare_app(plan, ours_port, script, response_bytes=size)
             rss = peak_rss_mib(ours_process.pid)
     return Measured(ours=ours, bare=bare, rss_mib=rss, load=load_average())
@@ -255,6 +260,7 @@ def _n(count: int) -> str:
 def build_steps(plan: Plan, directory: Path) -> list[Step]:
     both = _phase_seconds(plan, both=True)
     one = _phase_seconds(plan, both=False)
+    small = plan.token_sizes[0]
     steps = [
         Step(
             f"token endpoint, {_n(count)} credentials, ours vs bare form endpoint",
@@ -264,12 +270,32 @@ def build_steps(plan: Plan, directory: Path) -> list[Step]:
         )
         for count in plan.token_sizes
     ]
+    # Each restricted step right after its unrestricted one, so the two ratios are minutes apart.
+    steps.insert(
+        1,
+        Step(
+            f"token endpoint, {_n(small)} credentials limited to {RESTRICTED_EVENTS} events, "
+            "ours vs bare form endpoint",
+            both + small / 4000 + 3,
+            lambda: measure_token(plan, small, directory, events=RESTRICTED_EVENTS),
+            f"token-restricted/{small}",
+        ),
+    )
     steps.append(
         Step(
             "GET /partner/v1/me, ours vs bare JSON endpoint",
             both + 3,
             lambda: measure_me(plan, directory),
             "me",
+        )
+    )
+    steps.append(
+        Step(
+            f"GET /partner/v1/me, credentials limited to {RESTRICTED_EVENTS} events, "
+            "ours vs bare JSON endpoint",
+            both + 3,
+            lambda: measure_me(plan, directory, events=RESTRICTED_EVENTS),
+            "me-restricted",
         )
     )
     for count in plan.list_sizes:
@@ -331,6 +357,8 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
     token_small = measured[f"token/{small}"]
     token_large = measured[f"token/{large}"]
     me = measured["me"]
+    token_restricted = measured[f"token-restricted/{small}"]
+    me_restricted = measured["me-restricted"]
     list_ratio = measured[f"list/{plan.list_ratio_size}"]
     peers = {
         f"{server}, {hasher}": rps
@@ -348,9 +376,18 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
         "token_vs_bare": ours_token / bare_form,
         "token_vs_peer_best": ours_token / peer_best,
         "me_vs_bare": _rps(me.ours) / _rps(me.bare),
+        "token_restricted_vs_bare": _rps(token_restricted.ours) / _rps(token_restricted.bare),
+        "me_restricted_vs_bare": _rps(me_restricted.ours) / _rps(me_restricted.bare),
         "graphql_list_vs_plain_strawberry": _rps(list_ratio.ours) / _rps(list_ratio.bare),
         "token_largest_vs_smallest": _rps(token_large.ours) / ours_token,
     }
+    # Signed: restricted minus unrestricted ratio, each against its own same-run baseline.
+    ratios["token_restricted_minus_unrestricted"] = (
+        ratios["token_restricted_vs_bare"] - ratios["token_vs_bare"]
+    )
+    ratios["me_restricted_minus_unrestricted"] = (
+        ratios["me_restricted_vs_bare"] - ratios["me_vs_bare"]
+    )
     targets = [
         ("token ≥ 0.60 of bare form endpoint", ratios["token_vs_bare"], 0.60),
         ("token ≥ 10x the peer's best configuration", ratios["token_vs_peer_best"], 10.0),
@@ -371,6 +408,17 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
         }
         for name, value, threshold in targets
     ]
+    for endpoint, key in (("token", "token"), ("/me", "me")):
+        difference = ratios[f"{key}_restricted_minus_unrestricted"]
+        target_rows.append(
+            {
+                "target": f"{endpoint}: restricted ({RESTRICTED_EVENTS} events) within 0.05 of "
+                "unrestricted",
+                "value": round(difference, 3),
+                "threshold": 0.05,
+                "met": abs(difference) <= 0.05,
+            }
+        )
     target_rows.append(
         {
             "target": "peak RSS per worker ≤ 150 MiB",
@@ -393,6 +441,7 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
             "database": "SQLite",
             "signing": ALGORITHM,
             "token_reuse_seconds": "default (1)",
+            "restricted_events": RESTRICTED_EVENTS,
         },
         "measurements": {
             key: {
@@ -441,9 +490,19 @@ def table(results: dict[str, Any], plan: Plan) -> str:
             f"{ours['p50_ms']:.2f} / {ours['p99_ms']:.2f} | {m[key]['peak_rss_mib']:.0f} |"
         )
 
+    small = plan.token_sizes[0]
+    limited = f"limited to {RESTRICTED_EVENTS} events"
     for count in plan.token_sizes:
         lines.append(row(f"`POST /oauth/token`, {count:,} credentials", f"token/{count}"))
+        if count == small:
+            lines.append(
+                row(
+                    f"`POST /oauth/token`, {count:,} credentials {limited}",
+                    f"token-restricted/{count}",
+                )
+            )
     lines.append(row("`GET /partner/v1/me`, 100 credentials", "me"))
+    lines.append(row(f"`GET /partner/v1/me`, 100 credentials {limited}", "me-restricted"))
     for count in plan.list_sizes:
         lines.append(
             row(f"GraphQL `credentials(first: 20)`, {count:,} in the organisation", f"list/{count}")
@@ -458,6 +517,21 @@ def table(results: dict[str, Any], plan: Plan) -> str:
         lines.append(
             f"| {name} | {rps:,.1f} | {peer['vs_bare_form_endpoint'][name]:.4f} | "
             f"{peer['ours_vs_peer'][name]:,.1f}x |"
+        )
+    ratios = results["ratios"]
+    lines += [
+        "",
+        f"| credentials {limited} | unrestricted ratio | restricted ratio | difference |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for label, key in (
+        (f"`POST /oauth/token`, {small:,} credentials", "token"),
+        ("`GET /partner/v1/me`", "me"),
+    ):
+        lines.append(
+            f"| {label} | {ratios[f'{key}_vs_bare']:.2f} | "
+            f"{ratios[f'{key}_restricted_vs_bare']:.2f} | "
+            f"{ratios[f'{key}_restricted_minus_unrestricted']:+.2f} |"
         )
     lines += ["", "| target | reached | met |", "| --- | ---: | --- |"]
     for target in results["targets"]:
@@ -474,8 +548,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         metavar="KEY",
-        help="run only the step KEY (token/100, me, list/1000, peer/gunicorn) or group (token, "
-        "list, peer) and "
+        help="run only the step KEY (token/100, token-restricted/100, me, me-restricted, "
+        "list/1000, peer/gunicorn) or group (token, token-restricted, list, peer) and "
         "print their figures; no results file, tables or plots (for investigating one figure)",
     )
     args = parser.parse_args()

@@ -7,6 +7,7 @@ credentials used round-robin, HTTP Basic), and prints throughput, p50/p99 latenc
 
     .venv/bin/python bench/token_endpoint.py                       # SQLite, 100 and 100000
     .venv/bin/python bench/token_endpoint.py --database postgres   # PostgreSQL on 127.0.0.1:5432
+    .venv/bin/python bench/token_endpoint.py --events 50           # limited to 50 events each
 """
 
 from __future__ import annotations
@@ -59,19 +60,25 @@ def wrk_script(pool: list[tuple[str, str]], directory: Path) -> Path:
     return path
 
 
-def token_response_size(port: int, client_id: str, secret: str) -> int:
+def token_response_size(port: int, client_id: str, secret: str, *, events: int = 0) -> int:
+    """The length of our token response; the token must be limited to `events` events (0: none
+    named, every event), or the load would measure something else."""
     response = httpx.post(
         f"http://127.0.0.1:{port}/oauth/token",
         data={"grant_type": "client_credentials"},
         auth=(client_id, secret),
     )
     response.raise_for_status()
+    details = response.json().get("authorization_details")
+    granted = 0 if details is None else len(details[0]["event_ids"])
+    if granted != events:
+        raise RuntimeError(f"the token is limited to {granted} events, not {events}")
     return len(response.content)
 
 
 def measure(args: argparse.Namespace, count: int, directory: Path) -> tuple[Result, Result]:
     with database(args.database, directory) as url:
-        pool = asyncio.run(seed(url, count, args.algorithm))
+        pool = asyncio.run(seed(url, count, args.algorithm, events=args.events))
         script = wrk_script(pool, directory)
         env = {
             **server_env(url, directory, args.algorithm),
@@ -80,7 +87,7 @@ def measure(args: argparse.Namespace, count: int, directory: Path) -> tuple[Resu
         }
         ours_port, bare_port = free_port(), free_port()
         with uvicorn("partner_api.web.asgi:app", ours_port, env, ROOT):
-            size = token_response_size(ours_port, *pool[0])
+            size = token_response_size(ours_port, *pool[0], events=args.events)
             with uvicorn(
                 "bare_app:app", bare_port, {"BARE_RESPONSE_BYTES": str(size)}, ROOT / "bench"
             ):
@@ -105,6 +112,12 @@ def main() -> None:
     parser.add_argument(
         "--reuse-seconds", type=int, default=1, help="token reuse window (0: sign every token)"
     )
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=0,
+        help="limit every credential to this many events of its organisation (0: all events)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
@@ -113,9 +126,10 @@ def main() -> None:
         for count in (int(size) for size in args.sizes.split(",")):
             bare, ours = measure(args, count, Path(tmp))
             rows.append((count, bare, ours))
+    reach = f"limited to {args.events} events" if args.events else "all events"
     print(
         f"\nPOST /oauth/token, {args.database}, {args.algorithm}, "
-        f"reuse window {args.reuse_seconds} s, 1 uvicorn worker "
+        f"reuse window {args.reuse_seconds} s, {reach}, 1 uvicorn worker "
         f"(uvloop, httptools), wrk -t1 -c{args.connections} -d{args.seconds}s, "
         f"best of {args.rounds}\n"
     )
