@@ -35,6 +35,7 @@ GUIDE_SECTIONS = {
     "quickstart": "Quickstart",
     "authentication": "Authentication and token lifetime",
     "scopes": "Scopes",
+    "event-restrictions": "Credentials limited to events",
     "errors": "Errors",
     "rate-limits": "Rate limits",
     "pagination": "Pagination",
@@ -285,7 +286,7 @@ def test_text_from_the_document_is_escaped(settings: Settings, hostile: str) -> 
     assert "&lt;" in html
 
 
-def _code_blocks(page_html: str) -> dict[str, str]:
+def code_blocks(page_html: str) -> dict[str, str]:
     """Caption → code of every code block on the page, as a reader would copy it."""
     return {
         html.unescape(caption): html.unescape(code)
@@ -295,7 +296,7 @@ def _code_blocks(page_html: str) -> dict[str, str]:
     }
 
 
-def _run(command: list[str], environment: dict[str, str]) -> str:
+def run_snippet(command: list[str], environment: dict[str, str]) -> str:
     done = subprocess.run(  # noqa: S603 - our own snippet, run like a partner would
         command, env=environment, capture_output=True, text=True, timeout=60, check=False
     )
@@ -310,7 +311,7 @@ async def test_the_quickstart_runs_unmodified_against_a_real_server(
     """Copy, paste, run: the Python and curl quickstarts work against `partner-api serve`."""
     async with httpx.AsyncClient(base_url=partner_server.issuer, trust_env=False) as http:
         page = await http.get("/docs")
-    blocks = _code_blocks(page.text)
+    blocks = code_blocks(page.text)
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "CLIENT_ID": partner_server.full.client_id,
@@ -321,7 +322,7 @@ async def test_the_quickstart_runs_unmodified_against_a_real_server(
     )
     python += "\nprint(len(list(all_orders(session))))\n"
 
-    printed = await asyncio.to_thread(_run, [sys.executable, "-c", python], environment)
+    printed = await asyncio.to_thread(run_snippet, [sys.executable, "-c", python], environment)
 
     scopes = [scope.name for scope in CATALOGUE]
     assert printed.splitlines() == [f"Live Tickets {scopes}", "0"]
@@ -329,5 +330,7 @@ async def test_the_quickstart_runs_unmodified_against_a_real_server(
     if curl is None:
         pytest.skip("curl is not installed")
     shell = blocks["Shell (curl)"].replace("export CLIENT_ID='pcl_…' CLIENT_SECRET='pcs_…'", "")
-    output = await asyncio.to_thread(_run, ["bash", "-euo", "pipefail", "-c", shell], environment)
+    output = await asyncio.to_thread(
+        run_snippet, ["bash", "-euo", "pipefail", "-c", shell], environment
+    )
     assert f'"client_id":"{partner_server.full.client_id}"' in output

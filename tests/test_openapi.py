@@ -193,6 +193,7 @@ def test_token_endpoint_documents_the_rfc_6749_exchange(settings: Settings) -> N
     assert set(schemas["TokenRequest"]["properties"]) == {
         "grant_type",
         "scope",
+        "authorization_details",
         "client_id",
         "client_secret",
     }

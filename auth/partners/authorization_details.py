@@ -9,7 +9,9 @@ A restricted credential's tokens carry this as their `authorization_details` cla
 `authorization_details` parameter (§3) to narrow what it gets, never to widen it. Anything but
 exactly one entry of this type with exactly these members — malformed JSON, another type,
 unknown members, an empty or too long list, a duplicate — is `invalid_authorization_details`
-(§5), the same error for every reason, as §5 and our uniform errors ask.
+(§5): one error code for every reason, with a description that helps the client's developer.
+An event outside what the client may reach gets one description whether it is another event of
+the organisation, another organisation's or unknown, so the answer reveals nothing about it.
 
 Parsing is linear and bounded before anything else looks at the value: the form it comes in is
 at most 8 KiB (auth/partners/token_request.py), nesting beyond what `json` accepts is refused,

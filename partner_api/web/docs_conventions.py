@@ -34,7 +34,16 @@ ERROR_MEANINGS: dict[str, tuple[int, str]] = {
         "The token lacks the scope the endpoint needs; `scope` names it. Ask your administrator "
         "to grant it, or request it in the token's `scope`.",
     ),
-    "not_found": (404, "Unknown id, malformed id, or an id of another organisation."),
+    "insufficient_authorization": (
+        403,
+        "The token is limited to events and the reservation's `event_id` is not one of them "
+        "(`field` is `event_id`); nothing was reserved. See Credentials limited to events.",
+    ),
+    "not_found": (
+        404,
+        "Unknown id, malformed id, an id of another organisation, or (for a token limited to "
+        "events) of anything outside them.",
+    ),
     "method_not_allowed": (405, "The endpoint does not accept this HTTP method."),
     "conflict": (409, "The `Idempotency-Key` was already used with a different request."),
     "sold_out": (409, "Not enough tickets left for a line; `field` names it."),
@@ -56,6 +65,12 @@ OAUTH_ERRORS = [
     ),
     ("400", "unsupported_grant_type", "`grant_type` is not `client_credentials`."),
     ("400", "invalid_scope", "A requested scope is unknown or not granted to the credential."),
+    (
+        "400",
+        "invalid_authorization_details",
+        "`authorization_details` is malformed, or asks for an event or action the credential "
+        "may not have (see Credentials limited to events).",
+    ),
     (
         "401",
         "invalid_client",
@@ -87,7 +102,7 @@ def errors() -> str:
         paragraph(
             "Every Partner API error has the same JSON body. Branch on the HTTP status and "
             "`error`; `error_description` is for people and may change. `field` appears on "
-            "validation errors, `scope` on `insufficient_scope`."
+            "validation errors and `insufficient_authorization`, `scope` on `insufficient_scope`."
         )
         + code_block(example, label="A 400 response")
         + paragraph(

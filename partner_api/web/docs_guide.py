@@ -22,6 +22,9 @@ from partner_api.web.docs_html import (
     table,
 )
 from partner_api.web.docs_reference import Reference
+from partner_api.web.docs_restrictions import ANCHOR as RESTRICTIONS_ANCHOR
+from partner_api.web.docs_restrictions import TITLE as RESTRICTIONS_TITLE
+from partner_api.web.docs_restrictions import event_restrictions
 
 
 def duration(seconds: int) -> str:
@@ -149,11 +152,16 @@ def authentication(settings: Settings) -> str:
         f"429 with `Retry-After`. A credential may get {settings.token_quota_per_minute} tokens "
         "per minute: reuse a token until it expires.",
     ]
+    items = [inline(point) for point in points]
+    items.insert(
+        3,
+        inline("Pass `authorization_details` (RFC 9396) to limit a token to some events: see ")
+        + f'<a href="#{esc(RESTRICTIONS_ANCHOR)}">{esc(RESTRICTIONS_TITLE)}</a>.',
+    )
     return section(
         "authentication",
         "Authentication and token lifetime",
-        table(["Endpoint", "URL", "Standard"], rows)
-        + bullet_list(inline(point) for point in points),
+        table(["Endpoint", "URL", "Standard"], rows) + bullet_list(items),
     )
 
 
@@ -220,6 +228,7 @@ def guide(settings: Settings, reference: Reference) -> list[tuple[str, str, str]
         ("quickstart", "Quickstart", quickstart(settings)),
         ("authentication", "Authentication", authentication(settings)),
         ("scopes", "Scopes", scopes(reference)),
+        (RESTRICTIONS_ANCHOR, "Event restrictions", event_restrictions(settings)),
         ("errors", "Errors", errors()),
         ("rate-limits", "Rate limits", rate_limits(settings)),
         ("pagination", "Pagination", pagination(settings, reference)),

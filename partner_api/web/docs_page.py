@@ -61,6 +61,9 @@ def render_page(settings: Settings, document: dict[str, Any]) -> str:
     reference = Reference(document)
     sections = guide(settings, reference)
     info = document["info"]
+    # The description's first paragraph; the rest (credentials limited to events) has its own
+    # guide section.
+    introduction = info["description"].split("\n\n")[0]
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -73,7 +76,7 @@ def render_page(settings: Settings, document: dict[str, Any]) -> str:
         '<a class="spec" href="openapi.json">OpenAPI 3.1 document</a></header>'
         f'<div class="layout">{_navigation(sections, reference)}<main id="top">'
         f"<h1>{esc(info['title'])} documentation</h1>"
-        f'<p class="lead">{inline(info["summary"])} {inline(info["description"])}</p>'
+        f'<p class="lead">{inline(info["summary"])} {inline(introduction)}</p>'
         f'<p class="lead">Base URL: <code>{esc(settings.issuer)}</code></p>'
         + "".join(html for _, _, html in sections)
         + '<section id="reference" class="reference"><h2>'

@@ -34,6 +34,7 @@ from partner_api.web.openapi_responses import (
     partner_success,
     path_id,
 )
+from partner_api.web.openapi_restrictions import RESTRICTIONS, reservation_forbidden
 from partner_api.web.openapi_schemas import JSON, ref, schemas
 
 OAUTH_SCHEME = "partnerOAuth"
@@ -62,10 +63,11 @@ def _partner_operation(
     body: str | None = None,
     validates: str | None = None,
     not_found: JSON | None = None,
+    forbidden: JSON = FORBIDDEN,
     conflicts: dict[str, str] | None = None,
 ) -> JSON:
-    """One `/partner/v1` operation. `validates` says what a 400 names; `conflicts` maps each
-    409 code to its meaning."""
+    """One `/partner/v1` operation. `validates` says what a 400 names; `forbidden` is the 403
+    when there is a scope; `conflicts` maps each 409 code to its meaning."""
     status, success_text, schema = success
     idempotent = IDEMPOTENCY_KEY in (parameters or [])
     responses: JSON = {
@@ -74,7 +76,7 @@ def _partner_operation(
         "401": UNAUTHORIZED,
     }
     if scope is not None:
-        responses["403"] = FORBIDDEN
+        responses["403"] = forbidden
     if not_found is not None:
         responses["404"] = not_found
     if conflicts:
@@ -127,7 +129,7 @@ def _partner_paths() -> JSON:
                 "getMe",
                 "Identity",
                 "Who am I",
-                "The credential, organisation and scopes behind the token. Any valid token.",
+                "The credential, organisation, scopes and events of the token. Any valid token.",
                 scope=None,
                 success=("200", "The caller.", "Me"),
             )
@@ -137,7 +139,8 @@ def _partner_paths() -> JSON:
                 "listEvents",
                 "Events",
                 "List events",
-                "Your organisation's events, ordered by `starts_at`, then `id`.",
+                "Your organisation's events (only the token's, if it is limited to events), "
+                "ordered by `starts_at`, then `id`.",
                 scope="events:read",
                 parameters=[LIMIT, CURSOR],
                 success=("200", "A page of events.", "EventPage"),
@@ -174,7 +177,8 @@ def _partner_paths() -> JSON:
                 "listOrders",
                 "Orders",
                 "List orders",
-                "Your organisation's orders, newest first (`created_at`, then `id`, descending).",
+                "Your organisation's orders (only of the token's events, if it is limited), "
+                "newest first (`created_at`, then `id`, descending).",
                 scope="orders:read",
                 parameters=[LIMIT, CURSOR, *ORDER_FILTERS],
                 success=("200", "A page of orders.", "OrderPage"),
@@ -211,13 +215,15 @@ def _partner_paths() -> JSON:
                 "Reservations",
                 "Reserve tickets",
                 "Creates a PENDING order that holds the tickets until it is completed or "
-                "cancelled. Every product must belong to the event, each at most once.",
+                "cancelled. Every product must belong to the event, each at most once. A token "
+                "limited to events may reserve only for those (403 `insufficient_authorization`).",
                 scope="orders:write",
                 parameters=[IDEMPOTENCY_KEY],
                 body="ReservationRequest",
                 success=("201", "The PENDING order.", "Order"),
                 validates="a body field is invalid, a product is not of the event or is given "
                 "twice, or the Idempotency-Key is malformed",
+                forbidden=reservation_forbidden(),
                 not_found=partner_error(
                     "The event does not exist in your organisation (`field` is `event_id`).",
                     ["not_found"],
@@ -259,16 +265,13 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "version": "1.0.0",
             "summary": "Read events and orders, and reserve tickets, for your organisation.",
             "description": "Get an access token from the token endpoint with your client ID and "
-            "secret, then call `/partner/v1` with `Authorization: Bearer <token>`.",
+            "secret, then call `/partner/v1` with `Authorization: Bearer <token>`.\n\n"
+            + RESTRICTIONS,
         },
         "externalDocs": {"description": "Developer guide", "url": settings.documentation_url},
         "servers": [{"url": settings.issuer}],
         "tags": TAGS,
-        "paths": {
-            **oauth_paths(settings),
-            **_partner_paths(),
-            **documentation_paths(),
-        },
+        "paths": {**oauth_paths(settings), **_partner_paths(), **documentation_paths()},
         "components": {
             "schemas": {**schemas(), **oauth_schemas()},
             "securitySchemes": {

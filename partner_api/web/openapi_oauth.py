@@ -10,6 +10,13 @@ from __future__ import annotations
 from partner_api.foundation.scopes import CATALOGUE
 from partner_api.foundation.settings import Settings
 from partner_api.web.openapi_responses import PUBLIC_CACHE, oauth_errors, oauth_success
+from partner_api.web.openapi_restrictions import (
+    INTROSPECTION_MEMBER,
+    METADATA_MEMBER,
+    TOKEN_REQUEST_PARAMETER,
+    TOKEN_RESPONSE_MEMBER,
+    authorization_detail_schemas,
+)
 from partner_api.web.openapi_schemas import JSON, UUID, object_schema, ref
 
 BASIC_SCHEME = "clientBasic"
@@ -22,6 +29,7 @@ OAUTH_ERROR_CODES = [
     "unauthorized_client",
     "unsupported_grant_type",
     "invalid_scope",
+    "invalid_authorization_details",
     "unsupported_token_type",
     "temporarily_unavailable",
     "server_error",
@@ -71,6 +79,7 @@ def oauth_schemas() -> JSON:
                     "description": "Space-separated; omit it to get every scope the credential "
                     "holds. It can narrow, never widen.",
                 },
+                "authorization_details": TOKEN_REQUEST_PARAMETER,
                 **client_auth,
             },
             required=["grant_type"],
@@ -81,7 +90,9 @@ def oauth_schemas() -> JSON:
                 "token_type": {"type": "string", "enum": ["Bearer"]},
                 "expires_in": {"type": "integer", "minimum": 0, "description": "Seconds."},
                 "scope": {"type": "string", "description": "The granted scopes."},
-            }
+                "authorization_details": TOKEN_RESPONSE_MEMBER,
+            },
+            required=["access_token", "token_type", "expires_in", "scope"],
         ),
         "IntrospectionRequest": object_schema(
             {
@@ -104,6 +115,7 @@ def oauth_schemas() -> JSON:
                 "iss": {"type": "string"},
                 "jti": {"type": "string"},
                 "organisation_id": UUID,
+                "authorization_details": INTROSPECTION_MEMBER,
             },
             required=["active"],
         ),
@@ -128,6 +140,7 @@ def oauth_schemas() -> JSON:
                     for endpoint in ("token", "introspection", "revocation")
                 },
                 "scopes_supported": {"type": "array", "items": {"type": "string"}},
+                "authorization_details_types_supported": METADATA_MEMBER,
                 "service_documentation": {"type": "string", "format": "uri"},
             },
             required=["issuer", "token_endpoint", "jwks_uri", "grant_types_supported"],
@@ -149,6 +162,7 @@ def oauth_schemas() -> JSON:
             closed=True,
         ),
         "JsonWebKeySet": object_schema({"keys": {"type": "array", "items": ref("JsonWebKey")}}),
+        **authorization_detail_schemas(),
     }
 
 
@@ -172,12 +186,19 @@ def oauth_paths(settings: Settings) -> JSON:
                 "Basic (`client_secret_basic`) or with `client_id` and `client_secret` in the "
                 f"body (`client_secret_post`), never both. Tokens live {ttl} seconds; there are "
                 "no refresh tokens. Parameters in the URL query and repeated parameters are "
-                "refused.",
+                "refused. `authorization_details` (RFC 9396) narrows the token to some events.",
                 "security": CLIENT_AUTHENTICATION,
                 "requestBody": _form("TokenRequest"),
                 "responses": {
                     "200": oauth_success("RFC 6749 §5.1: the access token.", "TokenResponse"),
-                    **oauth_errors(["invalid_request", "unsupported_grant_type", "invalid_scope"]),
+                    **oauth_errors(
+                        [
+                            "invalid_request",
+                            "unsupported_grant_type",
+                            "invalid_scope",
+                            "invalid_authorization_details",
+                        ]
+                    ),
                 },
             }
         },
@@ -187,7 +208,8 @@ def oauth_paths(settings: Settings) -> JSON:
                 "tags": ["OAuth 2.0"],
                 "summary": "Introspect a token",
                 "description": "RFC 7662. Only about your own tokens: anything else, and any "
-                'expired or revoked token, is `{"active": false}`.',
+                'expired or revoked token, is `{"active": false}`. A token limited to events '
+                "shows them in `authorization_details`.",
                 "security": CLIENT_AUTHENTICATION,
                 "requestBody": _form("IntrospectionRequest"),
                 "responses": {
@@ -216,7 +238,8 @@ def oauth_paths(settings: Settings) -> JSON:
                 "operationId": "getServerMetadata",
                 "tags": ["OAuth 2.0"],
                 "summary": "Authorization server metadata",
-                "description": "RFC 8414: issuer, endpoints, authentication methods, scopes.",
+                "description": "RFC 8414: issuer, endpoints, authentication methods, scopes, "
+                "authorization details types.",
                 "security": [],
                 "responses": {
                     "200": {

@@ -53,7 +53,8 @@ def path_id(name: str, what: str) -> JSON:
         "name": name,
         "in": "path",
         "required": True,
-        "description": f"The {what}'s id. Unknown ids, and ids of another organisation, are 404.",
+        "description": f"The {what}'s id. Unknown ids, another organisation's ids and, for a "
+        "token limited to events, anything outside them are 404.",
         "schema": UUID,
     }
 
@@ -212,7 +213,8 @@ MEDIA_ERRORS: JSON = {
     ),
 }
 NOT_FOUND = partner_error(
-    "No such resource in your organisation (malformed and foreign ids included).",
+    "No such resource in your organisation, or none within the events the token is limited to "
+    "(malformed and foreign ids included).",
     ["not_found"],
     rate_limit=True,
 )

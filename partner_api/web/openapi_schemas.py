@@ -29,6 +29,7 @@ PARTNER_ERROR_CODES = [
     "missing_token",
     "invalid_token",
     "insufficient_scope",
+    "insufficient_authorization",
     "not_found",
     "method_not_allowed",
     "conflict",
@@ -136,6 +137,13 @@ def _resources() -> JSON:
                     "items": {"type": "string", "enum": [scope.name for scope in CATALOGUE]},
                     "description": "The scopes granted to the token used for this call.",
                 },
+                "event_ids": {
+                    "type": ["array", "null"],
+                    "items": UUID,
+                    "description": "The events the token may reach now; null when it reaches "
+                    "every event of your organisation (its credential is not limited to events "
+                    "and it was not narrowed with `authorization_details`).",
+                },
                 "token": object_schema({"jti": {"type": "string"}, "expires_at": TIMESTAMP}),
             }
         ),
@@ -203,7 +211,8 @@ def _errors() -> JSON:
                 "error_description": {"type": "string", "description": "For humans; may change."},
                 "field": {
                     "type": "string",
-                    "description": "Validation errors only: the JSON field or query parameter.",
+                    "description": "Validation errors and `insufficient_authorization` only: "
+                    "the JSON field or query parameter.",
                 },
                 "scope": {
                     "type": "string",
