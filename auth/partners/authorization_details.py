@@ -45,7 +45,7 @@ class RequestedDetails(NamedTuple):
 def parse_request(text: str) -> RequestedDetails:
     """The `authorization_details` form parameter, or InvalidAuthorizationDetails."""
     try:
-        value: Any = json.loads(text)
+        value: Any = json.loads(text, object_pairs_hook=_unique_members)
     except (ValueError, RecursionError):
         raise InvalidAuthorizationDetails("authorization_details is not valid JSON.") from None
     if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict):
@@ -58,17 +58,31 @@ def parse_request(text: str) -> RequestedDetails:
     if not set(entry) <= _MEMBERS:
         raise InvalidAuthorizationDetails(f"A {TYPE} entry has type, actions and event_ids only.")
     event_ids = _strings(entry.get("event_ids"), limit=MAX_EVENT_IDS, name="event_ids")
-    canonical: dict[str, None] = {}
-    for event_id in event_ids:
-        try:
-            canonical[str(UUID(event_id))] = None
-        except ValueError:
-            raise InvalidAuthorizationDetails("event_ids must be event ids.") from None
-    actions = entry.get("actions")
+    if not all(_is_canonical_id(event_id) for event_id in event_ids):
+        raise InvalidAuthorizationDetails("event_ids must be event ids as the API shows them.")
     return RequestedDetails(
-        event_ids=tuple(canonical),
-        actions=None if actions is None else _strings(actions, limit=64, name="actions"),
+        event_ids=event_ids,
+        actions=_strings(entry["actions"], limit=64, name="actions")
+        if "actions" in entry
+        else None,
     )
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose member names are unique: with two, which one counts is a guess."""
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise ValueError("a member is given twice")
+    return members
+
+
+def _is_canonical_id(value: str) -> bool:
+    """The one spelling the API shows (lower-case, hyphenated), so that two spellings of one id
+    can neither slip past the duplicate check nor key the token reuse window twice."""
+    try:
+        return len(value) == 36 and str(UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def _strings(value: object, *, limit: int, name: str) -> tuple[str, ...]:

@@ -54,7 +54,7 @@ async def resolve_grant(
     """ER-02: without `authorization_details`, the credential's own restriction (if any); with
     it, a subset of what the credential may reach (its events, or its organisation's when it is
     unrestricted) and, if `actions` are named, of the scopes — never more."""
-    if requested_details is None:
+    if not requested_details:  # RFC 6749 §3.1: a parameter without a value is omitted
         return Grant(scopes, credential.event_ids)
     requested = parse_request(requested_details)
     if requested.actions is not None:
