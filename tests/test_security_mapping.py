@@ -35,7 +35,12 @@ CHECKLIST_IDS = (
 # IDs of the planned checklist (../shared/SECURITY-PLANNED.md) whose capability has landed: each
 # has its row and tests here like the IDs above.
 PLANNED = ROOT.parent / "shared" / "SECURITY-PLANNED.md"
-BUILT_PLANNED_IDS = (*(f"GQ-{n}" for n in range(11, 16)), "RS-11", "CR-10")
+BUILT_PLANNED_IDS = (
+    *(f"GQ-{n}" for n in range(11, 16)),
+    "RS-11",
+    "CR-10",
+    *(f"ER-0{n}" for n in range(1, 5)),
+)
 ROW = re.compile(r"^\| (?P<id>[A-Z]{2,3}(?:-\d{2})?) \| (?P<text>.*) \| (?P<tests>.*) \|$")
 TEST = re.compile(r"`(tests/[\w/]+\.py)::(\w+)`")
 
