@@ -9,12 +9,16 @@ screenshots under docs/screenshots/.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Locator, Page, Route, expect
@@ -26,6 +30,7 @@ from models.admin import Membership
 from models.credential import Credential, CredentialSecret
 from models.enums import AccessLevel, Role
 from models.tenancy import TenantScope
+from models.ticketing import Event
 from partner_api.foundation.clock import utcnow
 from partner_api.foundation.database import tortoise_config
 from partner_api.operations.admins import AdminAccount, create_admin
@@ -56,6 +61,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 SECRET = re.compile(r"^pcs_[0-9A-Za-z]{61}$")
 CLIENT_ID = re.compile(r"^pcl_[0-9A-Za-z]{22}$")
 READ_ONLY_CREDENTIALS = 12
+# Festival Tickets' upcoming events: five by name and the workshops, one picker page (20) and more.
+WORKSHOPS = 19
+UPCOMING_FESTIVAL_EVENTS = 5 + WORKSHOPS
 EN_DASH = "\N{EN DASH}"  # the pager writes ranges with an en dash
 expect.set_options(timeout=ACTION_TIMEOUT_MS)
 
@@ -72,6 +80,9 @@ class Seeded:
     rotate: Issued
     revoke: Issued
     edit: Issued
+    venue_feed: Issued
+    # Festival Tickets' events by name: their ids, as tokens carry them.
+    events: dict[str, str]
 
 
 def _actor(account: AdminAccount) -> Actor:
@@ -97,6 +108,7 @@ async def _credential(
     *,
     scopes: list[str] | None = None,
     ip_allowlist: list[str] | None = None,
+    event_ids: list[str] | None = None,
 ) -> Issued:
     issued = await create_credential(
         TenantScope(account.organisation.id),
@@ -107,11 +119,26 @@ async def _credential(
             access_level=AccessLevel.FINE_GRAINED if scopes else AccessLevel.FULL,
             scopes=scopes,
             ip_allowlist=ip_allowlist,
+            event_ids=event_ids,
         ),
         hasher=KeyedHasher((PEPPER.encode(),)),
         now=utcnow(),
     )
     return Issued(name=name, client_id=issued.credential.client_id, secret=issued.secret_value)
+
+
+async def _event(account: AdminAccount, name: str, venue: str, *, in_days: int) -> str:
+    """An evening event of the account's organisation `in_days` from today (negative: over);
+    17:00 to 21:00 UTC stays within one day in the browser's Europe/Amsterdam."""
+    day = utcnow().replace(hour=17, minute=0, second=0, microsecond=0) + timedelta(days=in_days)
+    event = await Event.create(
+        organisation_id=account.organisation.id,
+        name=name,
+        venue=venue,
+        starts_at=day,
+        ends_at=day + timedelta(hours=4),
+    )
+    return str(event.id)
 
 
 async def _expire(account: AdminAccount, issued: Issued) -> None:
@@ -132,8 +159,14 @@ async def _revoke(account: AdminAccount, issued: Issued, reason: str) -> None:
 
 
 async def _seed_screenshot_organisation() -> None:
-    """Realistic data for the README's screenshots: every status, both access levels, usage."""
+    """Realistic data for the README's screenshots: every status, both access levels, usage,
+    credentials for all events and for chosen ones."""
     owner = await _admin("owner@demo-tickets.example", "Demo Tickets", Role.OWNER)
+    summer = await _event(owner, "Summer Festival", "City Park", in_days=30)
+    jazz = await _event(owner, "Jazz Night", "Blue Note Hall", in_days=9)
+    comedy = await _event(owner, "Comedy Gala", "Royal Theatre", in_days=45)
+    await _event(owner, "Autumn Fair", "Expo Centre", in_days=75)
+    await _event(owner, "Festival Afterparty", "Harbour Club", in_days=31)
     await _revoke(owner, await _credential(owner, "Old reseller feed"), "Contract ended")
     await _expire(owner, await _credential(owner, "Marketing tool", scopes=["events:read"]))
     await _credential(
@@ -142,7 +175,7 @@ async def _seed_screenshot_organisation() -> None:
         scopes=["events:read", "orders:read"],
         ip_allowlist=["198.51.100.0/24"],
     )
-    box_office = await _credential(owner, "Box office sync")
+    box_office = await _credential(owner, "Box office sync", event_ids=[summer, jazz, comedy])
     credential = await Credential.get(client_id=box_office.client_id)
     await regenerate_secret(
         TenantScope(owner.organisation.id),
@@ -187,6 +220,30 @@ async def _seed_lifecycle_organisation() -> None:
     )
 
 
+async def _seed_festival_organisation() -> tuple[Issued, dict[str, str]]:
+    """Events to choose from (more than one page of the picker, one of them over) and
+    credentials for all of them, for chosen ones and for ended ones only."""
+    admin = await _admin("admin@festival-tickets.example", "Festival Tickets")
+    events = {
+        "Jazz Night": await _event(admin, "Jazz Night", "Blue Note Hall", in_days=10),
+        "Jazz Brunch": await _event(admin, "Jazz Brunch", "Riverside Café", in_days=12),
+        "Pop-up Show": await _event(admin, "Pop-up Show", "Market Square", in_days=20),
+        "Summer Festival": await _event(admin, "Summer Festival", "City Park", in_days=30),
+        "Autumn Fair": await _event(admin, "Autumn Fair", "Expo Centre", in_days=60),
+        "Spring Gala": await _event(admin, "Spring Gala", "Opera House", in_days=-10),
+    }
+    for number in range(1, WORKSHOPS + 1):
+        await _event(admin, f"Workshop {number:02d}", "Studio B", in_days=70 + number)
+    venue_feed = await _credential(
+        admin, "Venue feed", event_ids=[events["Jazz Night"], events["Autumn Fair"]]
+    )
+    await _credential(admin, "Box office feed")
+    await _credential(admin, "Spring presale", event_ids=[events["Spring Gala"]])
+    chosen = [events[name] for name in ("Summer Festival", "Jazz Brunch", "Autumn Fair")]
+    await _credential(admin, "Season reseller", event_ids=chosen)
+    return venue_feed, events
+
+
 async def _seed(database_url: str) -> Seeded:
     async with TortoiseContext() as context:
         await context.init(config=tortoise_config(database_url))
@@ -217,7 +274,8 @@ async def _seed(database_url: str) -> Seeded:
                 await _expire(owner, issued)
         await _seed_screenshot_organisation()
         await _seed_lifecycle_organisation()
-    return Seeded(rotate=rotate, revoke=revoke, edit=edit)
+        venue_feed, events = await _seed_festival_organisation()
+    return Seeded(rotate=rotate, revoke=revoke, edit=edit, venue_feed=venue_feed, events=events)
 
 
 @dataclass(frozen=True)
@@ -310,7 +368,7 @@ def row(page: Page, name: str) -> Locator:
 async def expect_access(credential_row: Locator, level: str, scopes: str) -> None:
     cell = credential_row.locator('td[data-label="Access"]')
     await expect(cell).to_contain_text(level)
-    await expect(cell.locator(".cell-sub")).to_have_text(scopes)
+    await expect(cell.locator(".cell-sub").first).to_have_text(scopes)
 
 
 async def shown_secret(dialog: Locator) -> tuple[str, str]:
@@ -326,6 +384,34 @@ async def shown_secret(dialog: Locator) -> tuple[str, str]:
 
 async def assert_secret_gone(page: Page, secret: str) -> None:
     assert await secret_traces(page, secret) == []
+
+
+async def expect_events(credential_row: Locator, events: str) -> None:
+    """The events line of the Access column, as a screen reader reads it (with the names of
+    several events, which sighted users get in a tooltip)."""
+    line = credential_row.locator('td[data-label="Access"] .access-events')
+    await expect(line).to_have_text(events)
+
+
+def chip_labels(events: Locator) -> Locator:
+    """The chosen events of an Events field, as their chips name them."""
+    chosen = events.get_by_role("list", name=re.compile("^Chosen events"))
+    return chosen.get_by_role("listitem").locator(".chip-label")
+
+
+def token_event_ids(token: httpx.Response) -> list[str] | None:
+    """The events an access token is limited to (its RFC 9396 `authorization_details`), sorted;
+    None when it carries no such claim (all events)."""
+    assert token.status_code == 200, token.text
+    payload = token.json()["access_token"].split(".")[1]
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    if "authorization_details" not in claims:
+        return None
+    [detail] = claims["authorization_details"]
+    assert detail["type"] == "ticketing_events"
+    return sorted(detail["event_ids"])
 
 
 # -- login, empty state ------------------------------------------------------------------------
@@ -528,6 +614,225 @@ async def test_keyboard_only_create_with_focus_trapped_and_returned(
     await expect_access(row(page, "Keyboard sync"), "Fine-grained", "2 scopes")
     await expect(row(page, "Keyboard sync")).to_contain_text("Never used")
     await assert_secret_gone(page, secret)
+
+
+# -- events ------------------------------------------------------------------------------------
+
+
+async def test_create_credentials_for_two_events_chosen_with_the_keyboard(
+    pages: Pages, environment: Environment
+) -> None:
+    """ "Only these events" by keyboard alone: paging, search by name and by venue, choosing and
+    removing; an event deleted meanwhile is refused at the field; the token carries the two."""
+    server, ids = environment.server, environment.seeded.events
+    page, _ = await pages.open()
+    keyboard = page.keyboard
+    await log_in(page, server, "admin@festival-tickets.example")
+    await page.locator(".page-actions").get_by_role("button", name="Create credentials").click()
+    dialog = page.get_by_role("dialog", name="Create credentials")
+    submit = dialog.get_by_role("button", name="Create credentials")
+    await dialog.get_by_label("Name").fill("Jazz and summer sync")
+    await dialog.get_by_label("Contact e-mail").fill("sync@partner.example")
+    events = dialog.get_by_role("group", name="Events")
+    search = events.get_by_label("Find events")
+    listbox = events.get_by_role("listbox", name="Upcoming events")
+    options = listbox.get_by_role("option")
+    status = events.get_by_role("status")
+    await expect(events.get_by_label("All events")).to_be_checked()
+    await expect(search).to_be_hidden()
+
+    await events.get_by_label("All events").focus()
+    await keyboard.press("ArrowDown")
+    await expect(events.get_by_label("Only these events")).to_be_checked()
+    await expect(status).to_have_text(f"Showing 20 of {UPCOMING_FESTIVAL_EVENTS} events.")
+    await expect(listbox).not_to_contain_text("Spring Gala")  # over: not offered
+    await expect(submit).to_be_disabled()  # no event chosen yet
+    await keyboard.press("Tab")
+    await expect(search).to_be_focused()
+    await keyboard.press("Tab")
+    await expect(listbox).to_be_focused()
+    await keyboard.press("Tab")
+    await expect(events.get_by_role("button", name="Show more events")).to_be_focused()
+    await keyboard.press("Enter")
+    total = UPCOMING_FESTIVAL_EVENTS
+    await expect(status).to_have_text(f"Showing {total} of {total} events.")
+    await expect(events.get_by_role("button", name="Show more events")).to_be_hidden()
+    await expect(listbox).to_be_focused()  # on the first event of the new page
+    active = await listbox.get_attribute("aria-activedescendant")
+    await expect(page.locator(f"#{active}")).to_contain_text("Workshop 16")
+
+    await keyboard.press("Escape")  # from the list back to the search box, the dialog stays
+    await expect(search).to_be_focused()
+    await keyboard.type("jazz")
+    await expect(options).to_have_count(2)
+    await expect(options.first).to_contain_text("Jazz Night")
+    await expect(options.first).to_contain_text("Blue Note Hall · ")  # venue and date
+    await keyboard.press("ArrowDown")
+    await expect(listbox).to_be_focused()
+    await keyboard.press("Space")
+    await expect(options.first).to_have_attribute("aria-selected", "true")
+    await keyboard.press("Escape")
+    await keyboard.press("Escape")  # in the search box: clears it
+    await expect(search).to_have_value("")
+    await expect(dialog).to_be_visible()
+    await keyboard.type("city park")  # venues match as well
+    await expect(options).to_have_count(1)
+    await expect(options.first).to_contain_text("Summer Festival")
+    await keyboard.press("ArrowDown")
+    await keyboard.press("Enter")
+    await expect(options.first).to_have_attribute("aria-selected", "true")
+    await keyboard.press("Escape")
+    await keyboard.press("Escape")
+    await keyboard.type("pop-up")
+    await keyboard.press("ArrowDown")  # at once: into the list as soon as the results are in
+    await expect(listbox).to_be_focused()
+    await expect(options).to_have_count(1)
+    await expect(options.first).to_contain_text("Pop-up Show")
+    await keyboard.press("Space")
+    await expect(chip_labels(events)).to_have_text(["Jazz Night", "Pop-up Show", "Summer Festival"])
+    await expect(submit).to_be_enabled()
+
+    async with TortoiseContext() as context:  # someone deletes the event meanwhile
+        await context.init(config=tortoise_config(server.database_url))
+        assert await Event.filter(id=ids["Pop-up Show"]).delete() == 1
+    await submit.click()
+    error = events.locator(".field-error")
+    await expect(error).to_contain_text("Choose events of your organisation")
+    await expect(search).to_be_focused()
+    await expect(search).to_have_attribute("aria-invalid", "true")
+    described_by = await search.get_attribute("aria-describedby") or ""
+    assert await error.get_attribute("id") in described_by.split()
+    await events.get_by_role("button", name="Remove Pop-up Show").focus()
+    await keyboard.press("Enter")
+    await expect(events.get_by_role("button", name="Remove Summer Festival")).to_be_focused()
+    await expect(chip_labels(events)).to_have_text(["Jazz Night", "Summer Festival"])
+    await expect(error).to_be_hidden()
+    await submit.click()
+
+    result = page.get_by_role("dialog", name="Credentials created for “Jazz and summer sync”")
+    client_id, secret = await shown_secret(result)
+    await result.get_by_role("button", name="Done").click()
+    await expect_events(
+        row(page, "Jazz and summer sync"), "Only 2 events: Jazz Night, Summer Festival"
+    )
+    token = await request_token(server, client_id, secret)
+    assert token_event_ids(token) == sorted([ids["Jazz Night"], ids["Summer Festival"]])
+    await open_detail(page, "Jazz and summer sync")
+    await expect(page.locator(".event-list li")).to_have_count(2)
+    await expect(page.locator(".event-list")).to_contain_text("City Park")
+    await expect(page.locator(".audit")).to_contain_text("Events: Jazz Night, Summer Festival")
+
+
+async def test_edit_access_from_chosen_events_to_all_and_to_another(
+    pages: Pages, environment: Environment
+) -> None:
+    server, ids = environment.server, environment.seeded.events
+    credential = environment.seeded.venue_feed
+    page, _ = await pages.open()
+    await log_in(page, server, "admin@festival-tickets.example")
+    await expect_events(row(page, "Venue feed"), "Only 2 events: Jazz Night, Autumn Fair")
+    await open_detail(page, "Venue feed")
+    await expect(page.locator(".event-list li")).to_have_count(2)
+    token = await request_token(server, credential.client_id, credential.secret)
+    assert token_event_ids(token) == sorted([ids["Jazz Night"], ids["Autumn Fair"]])
+
+    await page.get_by_role("button", name="Edit access").click()
+    dialog = page.get_by_role("dialog", name="Edit access of “Venue feed”")
+    events = dialog.get_by_role("group", name="Events")
+    save = dialog.get_by_role("button", name="Save changes")
+    await expect(events.get_by_label("Only these events")).to_be_checked()
+    await expect(chip_labels(events)).to_have_text(["Jazz Night", "Autumn Fair"])
+    await expect(save).to_be_disabled()  # nothing changed yet
+    await events.get_by_label("All events").check()
+    await expect(save).to_be_enabled()
+    await save.click()
+    await expect(page.get_by_role("dialog")).to_have_count(0)
+    await expect(page.locator(".facts")).to_contain_text("All events: every event")
+    await expect(page.locator(".event-list")).to_have_count(0)
+    await expect(page.locator(".audit")).to_contain_text("Events: 2 events → all events")
+    token = await request_token(server, credential.client_id, credential.secret)
+    assert token_event_ids(token) is None
+
+    await page.get_by_role("button", name="Edit access").click()
+    await expect(events.get_by_label("All events")).to_be_checked()
+    await events.get_by_label("Only these events").check()
+    await expect(save).to_be_disabled()  # no event chosen yet
+    await events.get_by_label("Find events").fill("expo")
+    options = events.get_by_role("listbox", name="Upcoming events").get_by_role("option")
+    await expect(options).to_have_count(1)
+    await options.first.click()
+    await expect(options.first).to_have_attribute("aria-selected", "true")
+    await save.click()
+    await expect(page.get_by_role("dialog")).to_have_count(0)
+    await expect(page.locator(".event-list li")).to_have_count(1)
+    await expect(page.locator(".event-list")).to_contain_text("Autumn Fair")
+    await expect(page.locator(".audit")).to_contain_text("Events: all events → Autumn Fair")
+    token = await request_token(server, credential.client_id, credential.secret)
+    assert token_event_ids(token) == [ids["Autumn Fair"]]
+    await page.get_by_role("link", name="All credentials").click()
+    await expect_events(row(page, "Venue feed"), "Only Autumn Fair")
+
+
+async def test_list_and_detail_show_all_events_chosen_events_and_ended_ones(
+    pages: Pages, environment: Environment
+) -> None:
+    page, _ = await pages.open()
+    await log_in(page, environment.server, "admin@festival-tickets.example")
+    await expect_events(row(page, "Box office feed"), "All events")
+    season = row(page, "Season reseller")
+    await expect_events(season, "Only 3 events: Jazz Brunch, Summer Festival, Autumn Fair")
+    await expect(season.locator(".access-events")).to_have_attribute(
+        "title", "Jazz Brunch, Summer Festival, Autumn Fair"
+    )
+    await expect(season.locator(".badge-lapsed")).to_have_count(0)
+    spring = row(page, "Spring presale")
+    await expect_events(spring, "Only Spring Gala")
+    await expect(spring.locator(".badge-lapsed")).to_have_text("Events ended")
+
+    await open_detail(page, "Spring presale")
+    await expect(page.locator(".detail-title .badge-lapsed")).to_have_text("Events ended")
+    await expect(page.locator(".event-list")).to_contain_text("Opera House")
+    await expect(page.locator(".event-list")).to_contain_text("ended")
+    await expect(page.locator(".facts")).to_contain_text("these credentials reach nothing upcoming")
+    await page.get_by_role("button", name="Edit access").click()
+    dialog = page.get_by_role("dialog", name="Edit access of “Spring presale”")
+    events = dialog.get_by_role("group", name="Events")
+    await expect(chip_labels(events)).to_have_text(["Spring Gala (ended)"])
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_role("dialog")).to_have_count(0)
+
+    await page.get_by_role("link", name="All credentials").click()
+    await open_detail(page, "Box office feed")
+    await expect(page.locator(".facts")).to_contain_text("All events: every event")
+    await expect(page.locator(".badge-lapsed")).to_have_count(0)
+
+
+async def test_event_picker_at_phone_width(pages: Pages, environment: Environment) -> None:
+    page, _ = await pages.open(viewport=PHONE)
+    await log_in(page, environment.server, "admin@festival-tickets.example")
+    await page.locator(".page-actions").get_by_role("button", name="Create credentials").click()
+    dialog = page.get_by_role("dialog", name="Create credentials")
+    events = dialog.get_by_role("group", name="Events")
+    await events.get_by_label("Only these events").check()
+    listbox = events.get_by_role("listbox", name="Upcoming events")
+    await listbox.get_by_role("option", name=re.compile("^Jazz Night")).click()
+    await listbox.get_by_role("option", name=re.compile("^Summer Festival")).click()
+    await expect(chip_labels(events)).to_have_text(["Jazz Night", "Summer Festival"])
+
+    for part in (dialog, events, listbox, events.get_by_label("Find events")):
+        box = await part.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= PHONE["width"]
+    assert await dialog.evaluate("element => element.scrollWidth <= element.clientWidth")
+    remove = await events.get_by_role("button", name="Remove Jazz Night").bounding_box()
+    assert remove is not None
+    assert min(remove["width"], remove["height"]) >= 24  # WCAG 2.5.8 target size
+    await events.get_by_role("button", name="Remove Jazz Night").click()
+    await expect(chip_labels(events)).to_have_text(["Summer Festival"])
+    selected = listbox.locator('[aria-selected="true"]')
+    await expect(selected).to_have_count(1)
+    await expect(selected).to_contain_text("Summer Festival")
 
 
 # -- detail actions ----------------------------------------------------------------------------
@@ -846,6 +1151,10 @@ async def test_list_create_result_and_detail_views(pages: Pages, environment: En
     await log_in(page, environment.server, "owner@demo-tickets.example")
     await expect_access(row(page, "Box office sync"), "Full access", "All scopes")
     await expect_access(row(page, "CRM export"), "Fine-grained", "2 scopes")
+    await expect_events(row(page, "CRM export"), "All events")
+    await expect_events(
+        row(page, "Box office sync"), "Only 3 events: Jazz Night, Summer Festival, Comedy Gala"
+    )
     await expect(row(page, "Marketing tool")).to_contain_text("Expired")
     await expect(row(page, "Old reseller feed")).to_contain_text("Revoked")
     await expect(row(page, "Box office sync")).not_to_contain_text("Never used")
@@ -858,8 +1167,15 @@ async def test_list_create_result_and_detail_views(pages: Pages, environment: En
     await dialog.get_by_label("Contact e-mail").fill("scanner@partner.example")
     await dialog.get_by_label("Fine-grained").check()
     await dialog.get_by_label("barcodes:read").check()
+    events = dialog.get_by_role("group", name="Events")
+    await events.get_by_label("Only these events").check()
+    await events.get_by_label("Find events").fill("fest")
+    options = events.get_by_role("listbox", name="Upcoming events").get_by_role("option")
+    await expect(options).to_have_count(2)  # by name: Summer Festival, Festival Afterparty
+    await options.first.click()
+    await expect(chip_labels(events)).to_have_text(["Summer Festival"])
     await dialog.evaluate("element => { element.scrollTop = 0; }")
-    await screenshot(page, "create-dialog", height=1340)  # tall enough for the whole dialog
+    await screenshot(page, "create-dialog", height=1900)  # tall enough for the whole dialog
     await dialog.get_by_role("button", name="Create credentials").click()
     result = page.get_by_role("dialog", name="Credentials created for “Ticket scanner sync”")
     _, secret = await shown_secret(result)
@@ -871,6 +1187,7 @@ async def test_list_create_result_and_detail_views(pages: Pages, environment: En
     await expect(page.locator("table.secrets tbody tr")).to_have_count(2)
     await expect(page.locator(".audit")).to_contain_text("Secret regenerated")
     await expect(page.locator(".facts")).to_contain_text("by owner@demo-tickets.example")
+    await expect(page.locator(".event-list li")).to_have_count(3)
     await page.mouse.move(0, 0)
     await screenshot(page, "detail", full_page=True)
     assert Path(page.url).name.startswith("partner-api?credential=")

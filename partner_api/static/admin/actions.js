@@ -204,7 +204,7 @@ export function openEndSecretDialog(app, credential, secret, { onChanged }) {
 
 export function openEditDialog(app, credential, { onChanged }) {
   const { dialog, state } = dialogFor(`Edit access of “${credential.name}”`, onChanged, { className: "dialog-wide" });
-  const fields = credentialForm({ scopes: app.partnerApi.scopes, initial: credential, maxDays: app.policyDays() });
+  const fields = credentialForm({ app, scopes: app.partnerApi.scopes, initial: credential, maxDays: app.policyDays() });
   const alerts = h("div", { class: "dialog-alerts" });
   const submit = h("button", { type: "submit", class: "button button-primary", text: "Save changes", disabled: true });
   const { row } = actionsRow(dialog, submit);

@@ -25,7 +25,7 @@ export function openCreateDialog(app, { onCreated, returnFocus }) {
       }
     },
   });
-  const form = credentialForm({ scopes: app.partnerApi.scopes, maxDays: app.policyDays() });
+  const form = credentialForm({ app, scopes: app.partnerApi.scopes, maxDays: app.policyDays() });
   const alerts = h("div", { class: "dialog-alerts" });
   const hintId = uid("create-hint");
   const submit = h("button", {
@@ -34,7 +34,7 @@ export function openCreateDialog(app, { onCreated, returnFocus }) {
   });
   const hint = h("p", {
     id: hintId, class: "field-hint submit-hint",
-    text: "Enter a name and a contact e-mail, and for fine-grained access choose at least one scope.",
+    text: "Enter a name and a contact e-mail; for fine-grained access choose at least one scope, and for “Only these events” at least one event.",
   });
   const cancel = h("button", { type: "button", class: "button", text: "Cancel", onclick: () => dialog.close() });
   const element = h(

@@ -1,10 +1,11 @@
 // The credential fields shared by the create and edit dialogs: name, contact e-mail, access
-// level with the scope catalogue, optional expiry and IP allowlist. Validates as the user types
-// (the submit button stays disabled until valid) and places the server's ValidationError at its
-// field.
+// level with the scope catalogue, the events they reach, optional expiry and IP allowlist.
+// Validates as the user types (the submit button stays disabled until valid) and places the
+// server's ValidationError at its field.
 
 import { dateInputValue, days, endOfDay, formatDate, latestDateWithin } from "./format.js";
 import { h, uid } from "./dom.js";
+import { eventsField } from "./events_field.js";
 
 const NAME_MAX = 100;
 // The same pragmatic rule the server applies (partner_api/validation.py).
@@ -47,11 +48,11 @@ function expiryHint(maxDays, editing) {
 }
 
 /**
- * Build the fields. `scopes` is partnerApi.scopes; `initial` a credential when editing;
- * `maxDays` the organisation's maximum credential lifetime (null: no limit).
- * Returns { element, isValid, values, changes, showError, clearErrors, onInput }.
+ * Build the fields. `app` loads the events to choose from; `scopes` is partnerApi.scopes;
+ * `initial` a credential when editing; `maxDays` the organisation's maximum credential lifetime
+ * (null: no limit). Returns { element, isValid, values, changes, showError, onInput, focusFirst }.
  */
-export function credentialForm({ scopes, initial = null, maxDays = null }) {
+export function credentialForm({ app, scopes, initial = null, maxDays = null }) {
   const listeners = [];
   const touched = new Set();
   const base = uid("credential");
@@ -60,6 +61,7 @@ export function credentialForm({ scopes, initial = null, maxDays = null }) {
     contactEmail: `${base}-email`,
     accessLevel: `${base}-access`,
     scopes: `${base}-scopes`,
+    eventIds: `${base}-events`,
     expiresAt: `${base}-expiry`,
     ipAllowlist: `${base}-ips`,
   };
@@ -127,6 +129,20 @@ export function credentialForm({ scopes, initial = null, maxDays = null }) {
     errors.scopes,
   );
 
+  const events = eventsField({
+    app,
+    id: ids.eventIds,
+    initial: initial ? initial.events : null,
+    errorSlot: errors.eventIds,
+    onChange: (chosen) => {
+      if (chosen) {
+        touched.add("eventIds");
+      }
+      setError("eventIds", null);
+      refresh();
+    },
+  });
+
   const initialExpiry = initial ? dateInputValue(initial.expiresAt) : "";
   const latestExpiry = maxDays === null ? null : latestDateWithin(maxDays);
   const expiry = h("input", {
@@ -146,6 +162,7 @@ export function credentialForm({ scopes, initial = null, maxDays = null }) {
     field({ id: ids.contactEmail, label: "Contact e-mail", hint: "Who is responsible for this integration.", control: email, errorSlot: errors.contactEmail }),
     levels,
     scopeSet,
+    events.element,
     field({
       id: ids.expiresAt,
       label: maxDays !== null && initial ? "Expiry date" : "Expiry date (optional)",
@@ -179,6 +196,10 @@ export function credentialForm({ scopes, initial = null, maxDays = null }) {
     if (level() === "FINE_GRAINED" && chosenScopes().length === 0) {
       found.scopes = "Choose at least one scope.";
     }
+    const eventProblem = events.problem();
+    if (eventProblem) {
+      found.eventIds = eventProblem;
+    }
     const expiryChanged = expiry.value !== initialExpiry;
     if (expiry.value && expiryChanged && new Date(endOfDay(expiry.value)) <= new Date()) {
       found.expiresAt = "Choose a date in the future.";
@@ -198,12 +219,15 @@ export function credentialForm({ scopes, initial = null, maxDays = null }) {
     if (control) {
       control.setAttribute("aria-invalid", message ? "true" : "false");
     }
+    if (key === "eventIds") {
+      events.setInvalid(Boolean(message));
+    }
   }
 
   function refresh() {
     scopeSet.hidden = level() !== "FINE_GRAINED";
     const found = problems();
-    for (const key of ["name", "contactEmail", "scopes", "expiresAt"]) {
+    for (const key of ["name", "contactEmail", "scopes", "eventIds", "expiresAt"]) {
       if (touched.has(key)) {
         setError(key, found[key]);
       }
@@ -236,6 +260,10 @@ export function credentialForm({ scopes, initial = null, maxDays = null }) {
     if (result.accessLevel === "FINE_GRAINED") {
       result.scopes = chosenScopes();
     }
+    const eventIds = events.value();
+    if (eventIds !== undefined) {
+      result.eventIds = eventIds;
+    }
     if (expiry.value) {
       result.expiresAt = endOfDay(expiry.value);
     }
@@ -264,6 +292,7 @@ export function credentialForm({ scopes, initial = null, maxDays = null }) {
         result.scopes = chosen;
       }
     }
+    Object.assign(result, events.changes());
     if (expiry.value !== initialExpiry) {
       result.expiresAt = expiry.value ? endOfDay(expiry.value) : null;
     }
@@ -291,7 +320,9 @@ export function credentialForm({ scopes, initial = null, maxDays = null }) {
         accessLevel: levels.querySelector("input:checked"),
         scopes: scopeBoxes.length ? scopeBoxes[0].box : null,
       }[key];
-      if (target) {
+      if (key === "eventIds") {
+        events.focus();
+      } else if (target) {
         target.focus();
       }
       return true;

@@ -5,7 +5,9 @@
 import { openEditDialog, openEndSecretDialog, openRegenerateDialog, openRevokeDialog } from "./actions.js";
 import { copyable } from "./clipboard.js";
 import { h } from "./dom.js";
-import { AUDIT_LABELS, FIELD_LABELS, auditValue, days, formatDateTime, lastUsed, minutesInWords } from "./format.js";
+import {
+  AUDIT_LABELS, FIELD_LABELS, auditValue, days, eventDates, formatDateTime, hasEnded, lastUsed, minutesInWords,
+} from "./format.js";
 import { lifecycleBadges, statusBadge } from "./list.js";
 
 function fact(term, ...description) {
@@ -29,6 +31,37 @@ function scopesFact(app, credential) {
   );
 }
 
+function eventsFact(credential) {
+  if (credential.events === null) {
+    return h("p", { text: "All events: every event of your organisation, including events added later." });
+  }
+  const lapsed = credential.restrictionLapsed
+    ? h("span", {
+      class: "fact-note",
+      text: "Every chosen event has ended or was deleted: these credentials reach nothing upcoming. Edit access to choose other events, or revoke them.",
+    })
+    : null;
+  if (credential.events.length === 0) {
+    return h("div", {}, h("p", { text: "Only chosen events, and none of them exists any more." }), lapsed);
+  }
+  return h(
+    "div",
+    {},
+    h("p", { text: "Only these events:" }),
+    h(
+      "ul",
+      { class: "event-list" },
+      credential.events.map((event) => h(
+        "li",
+        {},
+        h("span", { class: "event-name", text: event.name }),
+        h("span", { class: "cell-sub", text: `${event.venue} · ${eventDates(event)}${hasEnded(event) ? " · ended" : ""}` }),
+      )),
+    ),
+    lapsed,
+  );
+}
+
 function factsSection(app, credential) {
   return h(
     "section",
@@ -41,6 +74,7 @@ function factsSection(app, credential) {
       fact("Status", statusBadge(credential.status)),
       fact("Contact e-mail", credential.contactEmail),
       fact("Access", scopesFact(app, credential)),
+      fact("Events", eventsFact(credential)),
       fact("Created", formatDateTime(credential.createdAt), credential.createdBy ? ` by ${credential.createdBy.email}` : ""),
       fact(
         "Last used",
@@ -132,11 +166,26 @@ function secretsSection(app, credential, onChanged) {
   );
 }
 
-function changesOf(event) {
+/** The audit's `eventIds` as words: null is every event; ids become names where the credential
+ * still lists the event (the audit keeps ids only, and events may be gone since). */
+function eventIdsValue(ids, names) {
+  if (ids === null || ids === undefined) {
+    return "all events";
+  }
+  const known = ids.filter((id) => names.has(id)).map((id) => names.get(id));
+  const others = ids.length - known.length;
+  if (known.length === 0) {
+    return `${others} ${others === 1 ? "event" : "events"}`;
+  }
+  return others === 0 ? known.join(", ") : `${known.join(", ")} and ${others} other ${others === 1 ? "event" : "events"}`;
+}
+
+function changesOf(event, names) {
   const before = event.before || {};
   const after = event.after || {};
+  const value = (key, recorded) => (key === "eventIds" ? eventIdsValue(recorded, names) : auditValue(recorded));
   if (event.action === "CREDENTIAL_UPDATED") {
-    return Object.keys(after).map((key) => `${FIELD_LABELS[key] || key}: ${auditValue(before[key])} → ${auditValue(after[key])}`);
+    return Object.keys(after).map((key) => `${FIELD_LABELS[key] || key}: ${value(key, before[key])} → ${value(key, after[key])}`);
   }
   if (event.action === "CREDENTIAL_SECRET_REGENERATED") {
     const minutes = after.gracePeriodMinutes;
@@ -152,12 +201,15 @@ function changesOf(event) {
     ];
   }
   if (event.action === "CREDENTIAL_CREATED") {
-    return [`Access: ${auditValue(after.accessLevel)}${after.scopes && after.scopes.length ? ` (${after.scopes.join(", ")})` : ""}`];
+    return [
+      `Access: ${auditValue(after.accessLevel)}${after.scopes && after.scopes.length ? ` (${after.scopes.join(", ")})` : ""}`,
+      `Events: ${value("eventIds", after.eventIds)}`,
+    ];
   }
   return Object.keys(after).map((key) => `${key}: ${auditValue(after[key])}`);
 }
 
-function auditItem(event) {
+function auditItem(event, names) {
   return h(
     "li",
     { class: "audit-event" },
@@ -168,12 +220,14 @@ function auditItem(event) {
       h("time", { datetime: event.occurredAt, text: formatDateTime(event.occurredAt) }),
     ),
     h("p", { class: "muted", text: `By ${event.actor.label}${event.ipAddress ? ` from ${event.ipAddress}` : ""}` }),
-    h("ul", { class: "audit-changes" }, changesOf(event).map((line) => h("li", { text: line }))),
+    h("ul", { class: "audit-changes" }, changesOf(event, names).map((line) => h("li", { text: line }))),
   );
 }
 
-function auditSection(app, credentialId, connection) {
-  const list = h("ol", { class: "audit" }, connection.edges.map((edge) => auditItem(edge.node)));
+function auditSection(app, credential, connection) {
+  const credentialId = credential.id;
+  const names = new Map((credential.events || []).map((event) => [event.id, event.name]));
+  const list = h("ol", { class: "audit" }, connection.edges.map((edge) => auditItem(edge.node, names)));
   let cursor = connection.pageInfo.endCursor;
   const more = h("button", { type: "button", class: "button button-small", text: "Show older events" });
   more.hidden = !connection.pageInfo.hasNextPage;
@@ -182,7 +236,7 @@ function auditSection(app, credentialId, connection) {
     if (page === null) {
       return;
     }
-    list.append(...page.auditEvents.edges.map((edge) => auditItem(edge.node)));
+    list.append(...page.auditEvents.edges.map((edge) => auditItem(edge.node, names)));
     cursor = page.auditEvents.pageInfo.endCursor;
     more.hidden = !page.auditEvents.pageInfo.hasNextPage;
   });
@@ -278,7 +332,7 @@ export function detailView(app, data) {
       "div",
       { class: "detail-grid" },
       factsSection(app, credential),
-      h("div", { class: "detail-side" }, secretsSection(app, credential, changed), auditSection(app, credential.id, data.auditEvents)),
+      h("div", { class: "detail-side" }, secretsSection(app, credential, changed), auditSection(app, credential, data.auditEvents)),
     ),
   );
 }

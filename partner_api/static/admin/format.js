@@ -37,6 +37,8 @@ export const FIELD_LABELS = {
   clientId: "Client ID",
   secretId: "Secret",
   maxCredentialLifetimeDays: "Maximum lifetime",
+  eventIds: "Events",
+  allEvents: "Events",
 };
 
 export function formatDate(iso) {
@@ -62,6 +64,15 @@ export function accessSummary(credential) {
   }
   const count = credential.scopes.length;
   return ["Fine-grained", `${count} ${count === 1 ? "scope" : "scopes"}`];
+}
+
+/** An event's dates: "12 Jul 2026", or "12–14 Jul 2026" when it spans days. */
+export function eventDates(event) {
+  return DATE.formatRange(new Date(event.startsAt), new Date(event.endsAt));
+}
+
+export function hasEnded(event) {
+  return new Date(event.endsAt) <= new Date();
 }
 
 /** A grace period in minutes as words: "60 minutes" → "1 hour", 1440 → "24 hours". */

@@ -11,7 +11,8 @@ export function statusBadge(status) {
   return h("span", { class: `badge badge-${status.toLowerCase()}`, text: STATUS_LABELS[status] || status });
 }
 
-/** "Expires soon" and "Stale" badges (the server decides: Credential.expiresSoon / .stale). */
+/** "Expires soon", "Stale" and "Events ended" badges (the server decides: Credential.expiresSoon,
+ * .stale, .restrictionLapsed). */
 export function lifecycleBadges(app, credential) {
   const { expiresSoonDays, staleAfterDays } = app.partnerApi;
   return [
@@ -20,6 +21,9 @@ export function lifecycleBadges(app, credential) {
       : null,
     credential.stale
       ? h("span", { class: "badge badge-stale", title: `Not used for ${days(staleAfterDays)} or more`, text: `Stale (unused ${staleAfterDays}+ days)` })
+      : null,
+    credential.restrictionLapsed
+      ? h("span", { class: "badge badge-lapsed", title: "Every chosen event has ended or was deleted: nothing upcoming is reachable", text: "Events ended" })
       : null,
   ];
 }
@@ -53,9 +57,35 @@ function emptyCard(app, manage) {
   );
 }
 
+/** The events line of the Access column: short enough to keep the table within a laptop's
+ * width; several events' names are in a tooltip and, for screen readers, in hidden text. */
+function eventsLine(credential) {
+  const events = credential.events;
+  const props = { class: "cell-sub access-events" };
+  if (events === null) {
+    return h("span", { ...props, text: "All events" });
+  }
+  if (events.length <= 1) {
+    return h("span", { ...props, text: events.length === 0 ? "No events left" : `Only ${events[0].name}` });
+  }
+  const names = events.map((event) => event.name).join(", ");
+  return h(
+    "span",
+    { ...props, title: names },
+    `Only ${events.length} events`,
+    h("span", { class: "visually-hidden", text: `: ${names}` }),
+  );
+}
+
 function accessCell(credential) {
   const [level, scopes] = accessSummary(credential);
-  return h("span", {}, h("span", { class: "nowrap", text: level }), h("span", { class: "cell-sub", text: scopes }));
+  return h(
+    "span",
+    {},
+    h("span", { class: "nowrap", text: level }),
+    h("span", { class: "cell-sub", text: scopes }),
+    eventsLine(credential),
+  );
 }
 
 function lastUsedCell(iso) {
@@ -87,7 +117,9 @@ function row(app, credential) {
       link,
       h("span", { class: "cell-sub", text: credential.contactEmail }),
       // Under the name rather than in the status column, which stays narrow enough for the table.
-      credential.expiresSoon || credential.stale ? h("span", { class: "badges cell-badges" }, lifecycleBadges(app, credential)) : null,
+      credential.expiresSoon || credential.stale || credential.restrictionLapsed
+        ? h("span", { class: "badges cell-badges" }, lifecycleBadges(app, credential))
+        : null,
     ),
     h("td", { "data-label": "Client ID" }, copyable(credential.clientId, `client ID of ${credential.name}`)),
     h("td", { "data-label": "Access" }, accessCell(credential)),
