@@ -408,15 +408,19 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
         }
         for name, value, threshold in targets
     ]
+    # One-sided: the issue asks that a restriction cost the hot path no more than 0.05 of its
+    # ratio. A restricted ratio above the unrestricted one is not a miss: the restricted
+    # baseline answers a body of the same, larger length (50 ids), which costs the bare
+    # endpoint relatively more than ours.
     for endpoint, key in (("token", "token"), ("/me", "me")):
         difference = ratios[f"{key}_restricted_minus_unrestricted"]
         target_rows.append(
             {
-                "target": f"{endpoint}: restricted ({RESTRICTED_EVENTS} events) within 0.05 of "
-                "unrestricted",
+                "target": f"{endpoint}: restricted ({RESTRICTED_EVENTS} events) at most 0.05 "
+                "below unrestricted",
                 "value": round(difference, 3),
-                "threshold": 0.05,
-                "met": abs(difference) <= 0.05,
+                "threshold": -0.05,
+                "met": difference >= -0.05,
             }
         )
     target_rows.append(
