@@ -1,8 +1,9 @@
 // The credential fields shared by the create and edit dialogs: name, contact e-mail, access
-// level with the scope catalogue, the events they reach, optional expiry and IP allowlist.
-// Validates as the user types (the submit button stays disabled until valid) and places the
-// server's ValidationError at its field.
+// level with the scope catalogue (access_field.js), the events they reach, optional expiry and
+// IP allowlist. Validates as the user types (the submit button stays disabled until valid) and
+// places the server's ValidationError at its field.
 
+import { accessField } from "./access_field.js";
 import { dateInputValue, days, endOfDay, formatDate, latestDateWithin } from "./format.js";
 import { h, uid } from "./dom.js";
 import { eventsField } from "./events_field.js";
@@ -76,58 +77,9 @@ export function credentialForm({ app, scopes, initial = null, maxDays = null }) 
     value: initial ? initial.contactEmail : "",
   });
 
-  const levelName = `${base}-level`;
-  const initialLevel = initial ? initial.accessLevel : "FULL";
-  const levelOption = (value, label, description) => {
-    const id = `${ids.accessLevel}-${value.toLowerCase()}`;
-    return h(
-      "div",
-      { class: "choice" },
-      h("input", { id, type: "radio", name: levelName, value, checked: value === initialLevel }),
-      h(
-        "label",
-        { for: id },
-        h("span", { class: "choice-title", text: label }),
-        h("span", { class: "choice-text", text: description }),
-      ),
-    );
-  };
-  const levels = h(
-    "fieldset",
-    { class: "fieldset", id: ids.accessLevel, "aria-describedby": errors.accessLevel.id },
-    h("legend", { class: "field-label", text: "Access level" }),
-    levelOption("FULL", "Full", "Every Partner API scope, including scopes added later."),
-    levelOption("FINE_GRAINED", "Fine-grained", "Only the scopes you choose below."),
-    errors.accessLevel,
-  );
-
-  const initialScopes = new Set(initial && initial.accessLevel === "FINE_GRAINED" ? initial.scopes : []);
-  const scopeBoxes = scopes.map((scope, index) => {
-    const id = `${ids.scopes}-${index}`;
-    const box = h("input", { id, type: "checkbox", name: "scopes", value: scope.name, checked: initialScopes.has(scope.name) });
-    return {
-      box,
-      element: h(
-        "div",
-        { class: "choice" },
-        box,
-        h(
-          "label",
-          { for: id },
-          h("code", { class: "choice-title", text: scope.name }),
-          h("span", { class: "choice-text", text: scope.description }),
-        ),
-      ),
-    };
+  const { levels, scopeSet, level, chosenScopes, firstScope } = accessField({
+    levelName: `${base}-level`, ids, errors, scopes, initial,
   });
-  const scopeSet = h(
-    "fieldset",
-    { class: "fieldset scopes", id: ids.scopes, "aria-describedby": errors.scopes.id },
-    h("legend", { class: "field-label", text: "Scopes" }),
-    h("p", { class: "field-hint", text: "Grant only what the integration needs." }),
-    scopeBoxes.map((item) => item.element),
-    errors.scopes,
-  );
 
   const events = eventsField({
     app,
@@ -178,9 +130,6 @@ export function credentialForm({ app, scopes, initial = null, maxDays = null }) 
       errorSlot: errors.ipAllowlist,
     }),
   );
-
-  const level = () => element.querySelector(`input[name="${levelName}"]:checked`).value;
-  const chosenScopes = () => scopeBoxes.filter((item) => item.box.checked).map((item) => item.box.value);
 
   function problems() {
     const found = {};
@@ -318,7 +267,7 @@ export function credentialForm({ app, scopes, initial = null, maxDays = null }) 
       const target = {
         name, contactEmail: email, expiresAt: expiry, ipAllowlist: allowlist,
         accessLevel: levels.querySelector("input:checked"),
-        scopes: scopeBoxes.length ? scopeBoxes[0].box : null,
+        scopes: firstScope(),
       }[key];
       if (key === "eventIds") {
         events.focus();

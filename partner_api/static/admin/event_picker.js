@@ -2,13 +2,12 @@
 // searchable, paged multi-select listbox, with the chosen events as removable chips above it.
 //
 // Keyboard: the search box filters as you type (on the server, debounced); ArrowDown moves into
-// the list. In the list, the arrow keys, Home and End move, Space or Enter chooses or unchooses,
-// Escape returns to the search box. Escape in a search box with text clears it. Both keep the
-// dialog open, so Escape only closes it from elsewhere. The list keeps focus and points at the
-// active option (aria-activedescendant), so a screen reader follows it like a native select.
+// the list (event_listbox.js), and Escape there returns to the search box. Escape in a search box
+// with text clears it. Both keep the dialog open, so Escape only closes it from elsewhere.
 
 import { announce, h } from "./dom.js";
-import { eventDates, hasEnded } from "./format.js";
+import { describe, eventListbox } from "./event_listbox.js";
+import { hasEnded } from "./format.js";
 import { SessionError } from "./graphql.js";
 import { errorBanner } from "./mutations.js";
 
@@ -20,10 +19,6 @@ const SEARCH_MAX_LENGTH = 100;
 const plural = (count) => `${count} ${count === 1 ? "event" : "events"}`;
 const bySoonest = (a, b) => new Date(a.startsAt) - new Date(b.startsAt);
 
-function describe(event) {
-  return `${event.venue} · ${eventDates(event)}${hasEnded(event) ? " · ended" : ""}`;
-}
-
 /**
  * The picker for `app` (its `run` and `sessionEnded`). `initial` are the credential's chosen
  * events; `errorId` the field's error slot; `onChange` runs whenever the choice changes.
@@ -31,8 +26,6 @@ function describe(event) {
  */
 export function eventPicker({ app, id, initial = [], errorId, onChange }) {
   const chosen = new Map(initial.map((event) => [event.id, event]));
-  let options = [];
-  let active = -1;
   let cursor = null;
   let ticket = 0;
   let timer = null;
@@ -57,9 +50,12 @@ export function eventPicker({ app, id, initial = [], errorId, onChange }) {
     id: `${id}-search`, type: "search", maxlength: SEARCH_MAX_LENGTH, autocomplete: "off",
     spellcheck: "false", "aria-controls": `${id}-list`, "aria-describedby": `${searchHint.id} ${errorId}`,
   });
-  const listbox = h("ul", {
-    id: `${id}-list`, class: "event-options", role: "listbox", tabindex: 0,
-    "aria-multiselectable": "true", "aria-label": "Upcoming events", "aria-describedby": errorId, hidden: true,
+  const list = eventListbox({
+    id,
+    errorId,
+    isChosen: (event) => chosen.has(event.id),
+    onToggle: toggle,
+    onEscape: () => search.focus(),
   });
   const status = h("p", { class: "event-status", role: "status" });
   const alerts = h("div", { class: "event-alerts" });
@@ -76,7 +72,7 @@ export function eventPicker({ app, id, initial = [], errorId, onChange }) {
       searchHint,
       search,
     ),
-    listbox,
+    list.element,
     status,
     alerts,
     more,
@@ -101,7 +97,7 @@ export function eventPicker({ app, id, initial = [], errorId, onChange }) {
   function remove(event, index) {
     chosen.delete(event.id);
     renderChips();
-    syncOptions();
+    list.sync();
     announce(`${event.name} removed.`);
     // Keep keyboard users in the chips: the next one, else the previous, else the search box.
     const buttons = chips.querySelectorAll(".chip-remove");
@@ -110,64 +106,24 @@ export function eventPicker({ app, id, initial = [], errorId, onChange }) {
     onChange();
   }
 
-  function syncOptions() {
-    for (const option of options) {
-      option.element.setAttribute("aria-selected", chosen.has(option.event.id) ? "true" : "false");
-    }
-  }
-
-  function toggle(index) {
-    const { event } = options[index];
+  function toggle(event) {
     if (chosen.has(event.id)) {
       chosen.delete(event.id);
     } else {
       chosen.set(event.id, event);
     }
     renderChips();
-    syncOptions();
+    list.sync();
     onChange();
-  }
-
-  function setActive(index) {
-    if (options.length === 0) {
-      return;
-    }
-    active = Math.max(0, Math.min(index, options.length - 1));
-    options.forEach((option, position) => option.element.classList.toggle("is-active", position === active));
-    const current = options[active].element;
-    listbox.setAttribute("aria-activedescendant", current.id);
-    current.scrollIntoView({ block: "nearest" });
-  }
-
-  function optionFor(event, index) {
-    const element = h(
-      "li",
-      { id: `${id}-option-${index}`, class: "event-option", role: "option", "aria-selected": "false" },
-      h("span", { class: "event-name", text: event.name }),
-      h("span", { class: "event-meta", text: describe(event) }),
-    );
-    element.addEventListener("click", () => {
-      setActive(index);
-      toggle(index);
-    });
-    return { event, element };
   }
 
   function showPage(connection, append) {
     if (!append) {
-      options = [];
-      active = -1;
-      listbox.removeAttribute("aria-activedescendant");
-      listbox.replaceChildren();
+      list.reset();
     }
-    const added = connection.edges.map((edge, position) => optionFor(edge.node, options.length + position));
-    options.push(...added);
-    listbox.append(...added.map((option) => option.element));
-    syncOptions();
-    listbox.hidden = options.length === 0;
-    if (!append && enterWhenLoaded && options.length > 0) {
-      listbox.focus();
-      setActive(0);
+    const added = list.append(connection.edges.map((edge) => edge.node));
+    if (!append && enterWhenLoaded && list.count() > 0) {
+      list.enter(0);
     }
     enterWhenLoaded = false;
     cursor = connection.pageInfo.endCursor;
@@ -177,9 +133,9 @@ export function eventPicker({ app, id, initial = [], errorId, onChange }) {
       status.textContent = lastSearch ? `No upcoming events match “${lastSearch}”.` : "Your organisation has no upcoming events.";
     } else {
       const matching = lastSearch ? ` matching “${lastSearch}”` : "";
-      status.textContent = `Showing ${options.length} of ${plural(total)}${matching}.`;
+      status.textContent = `Showing ${list.count()} of ${plural(total)}${matching}.`;
     }
-    return added.length;
+    return added;
   }
 
   async function load({ append = false } = {}) {
@@ -224,7 +180,7 @@ export function eventPicker({ app, id, initial = [], errorId, onChange }) {
   function searchNow() {
     clearTimeout(timer);
     timer = null;
-    if (search.value.trim() !== lastSearch || options.length === 0) {
+    if (search.value.trim() !== lastSearch || list.count() === 0) {
       load();
       return true;
     }
@@ -241,9 +197,8 @@ export function eventPicker({ app, id, initial = [], errorId, onChange }) {
       const started = timer !== null && searchNow();
       if (started || loading) {
         enterWhenLoaded = true;
-      } else if (options.length > 0) {
-        listbox.focus();
-        setActive(0);
+      } else if (list.count() > 0) {
+        list.enter(0);
       }
     } else if (event.key === "Enter") {
       // Enter searches at once; it must not submit the dialog's form half-filled.
@@ -256,32 +211,12 @@ export function eventPicker({ app, id, initial = [], errorId, onChange }) {
     }
   });
 
-  listbox.addEventListener("focus", () => {
-    if (active === -1) {
-      setActive(0);
-    }
-  });
-  listbox.addEventListener("keydown", (event) => {
-    const moves = { ArrowDown: active + 1, ArrowUp: active - 1, Home: 0, End: options.length - 1 };
-    if (event.key in moves) {
-      event.preventDefault();
-      setActive(moves[event.key]);
-    } else if ((event.key === " " || event.key === "Enter") && active !== -1) {
-      event.preventDefault();
-      toggle(active);
-    } else if (event.key === "Escape") {
-      event.preventDefault();
-      search.focus();
-    }
-  });
-
   more.addEventListener("click", async () => {
-    const first = options.length;
+    const first = list.count();
     const added = await load({ append: true });
     if (added > 0) {
       // Continue in the list at the first new event (the button may be gone now).
-      listbox.focus();
-      setActive(first);
+      list.enter(first);
       announce(`${plural(added)} more shown.`);
     }
   });
@@ -302,7 +237,7 @@ export function eventPicker({ app, id, initial = [], errorId, onChange }) {
       search.focus();
     },
     setInvalid(invalid) {
-      for (const control of [search, listbox]) {
+      for (const control of [search, list.element]) {
         control.setAttribute("aria-invalid", invalid ? "true" : "false");
       }
     },

@@ -1,0 +1,90 @@
+// A credential's audit trail on the detail page: each event with its actor and address, its
+// recorded changes in words, and "Show older events" paging through Query.auditEvents. The audit
+// keeps raw before/after values and event ids, so this is where they become readable text.
+
+import { h } from "./dom.js";
+import { AUDIT_LABELS, FIELD_LABELS, auditValue, formatDateTime, minutesInWords } from "./format.js";
+
+/** The audit's `eventIds` as words: null is every event; ids become names where the credential
+ * still lists the event (the audit keeps ids only, and events may be gone since). */
+function eventIdsValue(ids, names) {
+  if (ids === null || ids === undefined) {
+    return "all events";
+  }
+  const known = ids.filter((id) => names.has(id)).map((id) => names.get(id));
+  const others = ids.length - known.length;
+  if (known.length === 0) {
+    return `${others} ${others === 1 ? "event" : "events"}`;
+  }
+  return others === 0 ? known.join(", ") : `${known.join(", ")} and ${others} other ${others === 1 ? "event" : "events"}`;
+}
+
+function changesOf(event, names) {
+  const before = event.before || {};
+  const after = event.after || {};
+  const value = (key, recorded) => (key === "eventIds" ? eventIdsValue(recorded, names) : auditValue(recorded));
+  if (event.action === "CREDENTIAL_UPDATED") {
+    return Object.keys(after).map((key) => `${FIELD_LABELS[key] || key}: ${value(key, before[key])} → ${value(key, after[key])}`);
+  }
+  if (event.action === "CREDENTIAL_SECRET_REGENERATED") {
+    const minutes = after.gracePeriodMinutes;
+    return [minutes ? `Grace period: ${minutesInWords(minutes)}` : "No grace period: the previous secret ended at once"];
+  }
+  if (event.action === "CREDENTIAL_REVOKED") {
+    return [`Reason: ${after.reason || "none given"}`];
+  }
+  if (event.action === "CREDENTIAL_PREVIOUS_SECRET_ENDED") {
+    return [
+      `Grace period would have ended ${formatDateTime(after.gracePeriodWouldHaveEndedAt)}`,
+      after.safeToEnd ? "It was safe to end: not used since the rotation" : "It was ended before it was known to be safe to end",
+    ];
+  }
+  if (event.action === "CREDENTIAL_CREATED") {
+    return [
+      `Access: ${auditValue(after.accessLevel)}${after.scopes && after.scopes.length ? ` (${after.scopes.join(", ")})` : ""}`,
+      `Events: ${value("eventIds", after.eventIds)}`,
+    ];
+  }
+  return Object.keys(after).map((key) => `${key}: ${auditValue(after[key])}`);
+}
+
+function auditItem(event, names) {
+  return h(
+    "li",
+    { class: "audit-event" },
+    h(
+      "div",
+      { class: "audit-head" },
+      h("span", { class: "audit-action", text: AUDIT_LABELS[event.action] || event.action }),
+      h("time", { datetime: event.occurredAt, text: formatDateTime(event.occurredAt) }),
+    ),
+    h("p", { class: "muted", text: `By ${event.actor.label}${event.ipAddress ? ` from ${event.ipAddress}` : ""}` }),
+    h("ul", { class: "audit-changes" }, changesOf(event, names).map((line) => h("li", { text: line }))),
+  );
+}
+
+/** The "Audit trail" card for the credential and the first page of its audit events. */
+export function auditSection(app, credential, connection) {
+  const credentialId = credential.id;
+  const names = new Map((credential.events || []).map((event) => [event.id, event.name]));
+  const list = h("ol", { class: "audit" }, connection.edges.map((edge) => auditItem(edge.node, names)));
+  let cursor = connection.pageInfo.endCursor;
+  const more = h("button", { type: "button", class: "button button-small", text: "Show older events" });
+  more.hidden = !connection.pageInfo.hasNextPage;
+  more.addEventListener("click", async () => {
+    const page = await app.load(() => app.run("AuditEvents", { first: 20, after: cursor, credentialId }));
+    if (page === null) {
+      return;
+    }
+    list.append(...page.auditEvents.edges.map((edge) => auditItem(edge.node, names)));
+    cursor = page.auditEvents.pageInfo.endCursor;
+    more.hidden = !page.auditEvents.pageInfo.hasNextPage;
+  });
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "audit-title" },
+    h("h3", { id: "audit-title", text: "Audit trail" }),
+    connection.edges.length === 0 ? h("p", { class: "muted", text: "No events yet." }) : list,
+    more,
+  );
+}
