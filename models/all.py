@@ -4,6 +4,7 @@ from models.admin import AdminSession, AdminUser, Membership
 from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
 from models.key_fingerprint import KeyFingerprint
+from models.notifications import NotificationEvent, WebhookDelivery, WebhookEndpoint
 from models.oauth import ChangeEvent, RevokedToken, SigningKey
 from models.organisation import Organisation
 from models.ticketing import Barcode, Event, IdempotentResponse, Order, OrderLine, Product
@@ -20,10 +21,13 @@ __all__ = [
     "IdempotentResponse",
     "KeyFingerprint",
     "Membership",
+    "NotificationEvent",
     "Order",
     "OrderLine",
     "Organisation",
     "Product",
     "RevokedToken",
     "SigningKey",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

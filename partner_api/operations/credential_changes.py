@@ -13,6 +13,7 @@ from auth.admins.identity import Actor
 from auth.partners import change_feed
 from models.credential import Credential, CredentialSecret
 from models.enums import AccessLevel, AuditAction, CredentialStatus
+from models.notifications import NotificationType
 from models.oauth import ChangeKind
 from models.tenancy import TenantScope
 from partner_api.foundation.validation import (
@@ -23,13 +24,14 @@ from partner_api.foundation.validation import (
     clean_reason,
     clean_scopes,
 )
-from partner_api.operations import audit
+from partner_api.operations import audit, notification_events
 from partner_api.operations.credential_policy import max_lifetime_days
 from partner_api.operations.credentials import (
     CredentialChanges,
     CredentialNotActive,
     CredentialNotFound,
     Keep,
+    public_settings,
     same_moment,
     snapshot,
 )
@@ -64,6 +66,13 @@ async def revoke_credential(
             actor=actor,
             credential=credential,
             after={"reason": cleaned_reason},
+        )
+        await notification_events.record(
+            NotificationType.CREDENTIAL_REVOKED,
+            organisation_id=scope.organisation_id,
+            credential=credential,
+            facts={"reason": cleaned_reason},
+            now=now,
         )
     return credential
 
@@ -145,5 +154,19 @@ async def update_credential(
             credential=credential,
             before={key: before[key] for key in changed},
             after={key: after[key] for key in changed},
+        )
+        await notification_events.record(
+            NotificationType.CREDENTIAL_UPDATED,
+            organisation_id=scope.organisation_id,
+            credential=credential,
+            facts={
+                "changes": {
+                    key: {"before": before[key], "after": after[key]}
+                    for key in changed
+                    if key != "contactEmail"
+                },
+                **public_settings(credential),
+            },
+            now=now,
         )
     return credential

@@ -23,6 +23,7 @@ from auth.partners.keyed_hash import KeyedHasher
 from auth.tokens import new_client_id, new_client_secret
 from models.credential import Credential, CredentialSecret
 from models.enums import AccessLevel, AuditAction, CredentialStatus
+from models.notifications import NotificationType
 from models.oauth import ChangeKind
 from models.tenancy import TenantScope
 from partner_api.foundation import scopes as catalogue
@@ -34,7 +35,7 @@ from partner_api.foundation.validation import (
     clean_policy_expiry,
     clean_scopes,
 )
-from partner_api.operations import audit
+from partner_api.operations import audit, notification_events
 from partner_api.operations.credential_policy import max_lifetime_days
 from partner_api.operations.event_restriction import clean_event_ids
 
@@ -114,6 +115,16 @@ def snapshot(credential: Credential) -> dict[str, Any]:
     }
 
 
+def public_settings(credential: Credential) -> dict[str, Any]:
+    """What a notification tells about a credential's settings (never its contact or secrets)."""
+    return {
+        "access_level": credential.access_level.value,
+        "scopes": effective_scopes(credential),
+        "expires_at": credential.expires_at.isoformat() if credential.expires_at else None,
+        "event_ids": None if credential.event_ids is None else list(credential.event_ids),
+    }
+
+
 async def _add_secret(credential: Credential, hasher: KeyedHasher) -> str:
     new = new_client_secret()
     await CredentialSecret.create(
@@ -160,6 +171,13 @@ async def create_credential(
             actor=actor,
             credential=credential,
             after={**snapshot(credential), "clientId": credential.client_id},
+        )
+        await notification_events.record(
+            NotificationType.CREDENTIAL_CREATED,
+            organisation_id=scope.organisation_id,
+            credential=credential,
+            facts=public_settings(credential),
+            now=now,
         )
     return IssuedSecret(credential=credential, secret_value=secret_value)
 
@@ -231,5 +249,15 @@ async def regenerate_secret(
                 "previousSecretIds": [str(secret.id) for secret in kept],
                 "previousSecretExpiresAt": (now + grace).isoformat() if kept else None,
             },
+        )
+        await notification_events.record(
+            NotificationType.CREDENTIAL_SECRET_ROTATED,
+            organisation_id=scope.organisation_id,
+            credential=credential,
+            facts={
+                "grace_period_minutes": int(grace.total_seconds() // 60),
+                "previous_secret_expires_at": (now + grace).isoformat() if kept else None,
+            },
+            now=now,
         )
     return IssuedSecret(credential=credential, secret_value=secret_value)

@@ -7,6 +7,7 @@ and the tokens it obtained) and writes the audit event, like every lifecycle ope
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
@@ -14,10 +15,11 @@ from auth.admins.identity import Actor
 from auth.partners import change_feed
 from models.credential import Credential, CredentialSecret
 from models.enums import AuditAction
+from models.notifications import NotificationType
 from models.oauth import ChangeKind
 from models.tenancy import TenantScope, parse_id
 from partner_api.foundation.validation import InvalidInput
-from partner_api.operations import audit
+from partner_api.operations import audit, notification_events
 from partner_api.operations.credentials import locked_active_credential
 from partner_api.operations.lifecycle import safe_to_end
 
@@ -81,4 +83,18 @@ async def end_previous_secret(
                 "safeToEnd": bool(was_safe),
             },
         )
+        await notification_events.record(
+            NotificationType.CREDENTIAL_PREVIOUS_SECRET_ENDED,
+            organisation_id=scope.organisation_id,
+            credential=credential,
+            facts={"secret_id": str(secret.id), "reason": "ended_early"},
+            now=now,
+            # The scan records a grace period that runs out with the same key: one event per
+            # secret, whichever ends it.
+            once_key=previous_secret_once_key(secret.id),
+        )
     return credential
+
+
+def previous_secret_once_key(secret_id: UUID) -> str:
+    return f"previous_secret_ended:{secret_id}"

@@ -1,0 +1,75 @@
+"""Recording what happened to a credential, for webhooks (and, later, mail).
+
+`record` writes the event and one pending delivery per enabled endpoint of the organisation that
+subscribed to its type. Callers run it inside the transaction of the change it describes, so an
+acknowledged change always has its event and its deliveries, and a rolled-back change has
+neither (WH-04); workers send the deliveries afterwards
+(partner_api/operations/webhook_delivery.py).
+
+The event's data names the credential (id, name, client ID) and the facts of the change: never a
+secret, a hash or a token (WH-02).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from models.credential import Credential
+from models.notifications import (
+    NotificationEvent,
+    NotificationType,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+# Every type an endpoint may subscribe to; `webhook.test` only reaches the endpoint that asks.
+SUBSCRIBABLE = tuple(kind for kind in NotificationType if kind is not NotificationType.WEBHOOK_TEST)
+
+
+def credential_facts(credential: Credential) -> dict[str, Any]:
+    return {"id": str(credential.id), "name": credential.name, "client_id": credential.client_id}
+
+
+async def record(
+    kind: NotificationType,
+    *,
+    organisation_id: UUID,
+    credential: Credential | None,
+    facts: dict[str, Any],
+    now: datetime,
+    once_key: str | None = None,
+    only_endpoint: WebhookEndpoint | None = None,
+) -> NotificationEvent:
+    """The event, with its deliveries; call inside the change's transaction. `only_endpoint`
+    sends it to that endpoint alone, whatever it subscribed to (a test message)."""
+    data = dict(facts)
+    if credential is not None:
+        data["credential"] = credential_facts(credential)
+    event = await NotificationEvent.create(
+        organisation_id=organisation_id,
+        credential=credential,
+        type=kind,
+        occurred_at=now,
+        data=data,
+        once_key=once_key,
+    )
+    if only_endpoint is not None:
+        endpoints = [only_endpoint]
+    else:
+        endpoints = [
+            endpoint
+            for endpoint in await WebhookEndpoint.filter(
+                organisation_id=organisation_id, enabled=True
+            )
+            if kind.value in endpoint.event_types
+        ]
+    if endpoints:
+        await WebhookDelivery.bulk_create(
+            [
+                WebhookDelivery(endpoint=endpoint, event=event, next_attempt_at=now)
+                for endpoint in endpoints
+            ]
+        )
+    return event
