@@ -17,6 +17,7 @@ from tortoise.queryset import QuerySet
 from models.audit import AuditEvent
 from models.compiled_select import CompiledSelect
 from models.credential import Credential
+from models.notifications import WebhookEndpoint
 from models.ticketing import Event, Order, Product
 
 ModelT = TypeVar("ModelT", bound=Model)
@@ -102,6 +103,21 @@ class TenantScope:
         if parsed is None:
             return None
         query = self.credentials().filter(id=parsed)
+        if for_update:
+            query = query.select_for_update()
+        return await query.first()
+
+    def webhook_endpoints(self) -> QuerySet[WebhookEndpoint]:
+        return WebhookEndpoint.filter(organisation_id=self.organisation_id)
+
+    async def webhook_endpoint(
+        self, endpoint_id: str, *, for_update: bool = False
+    ) -> WebhookEndpoint | None:
+        """One of this organisation's webhook endpoints; `for_update` locks the row (PostgreSQL)."""
+        parsed = parse_id(endpoint_id)
+        if parsed is None:
+            return None
+        query = self.webhook_endpoints().filter(id=parsed)
         if for_update:
             query = query.select_for_update()
         return await query.first()
