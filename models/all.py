@@ -4,7 +4,13 @@ from models.admin import AdminSession, AdminUser, Membership
 from models.audit import AuditEvent
 from models.credential import Credential, CredentialSecret
 from models.key_fingerprint import KeyFingerprint
-from models.notifications import NotificationEvent, WebhookDelivery, WebhookEndpoint
+from models.notifications import (
+    LeakReport,
+    MailMessage,
+    NotificationEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from models.oauth import ChangeEvent, RevokedToken, SigningKey
 from models.organisation import Organisation
 from models.ticketing import Barcode, Event, IdempotentResponse, Order, OrderLine, Product
@@ -20,6 +26,8 @@ __all__ = [
     "Event",
     "IdempotentResponse",
     "KeyFingerprint",
+    "LeakReport",
+    "MailMessage",
     "Membership",
     "NotificationEvent",
     "Order",

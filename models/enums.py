@@ -56,3 +56,6 @@ class AuditAction(StrEnum):
     WEBHOOK_TEST_SENT = "WEBHOOK_TEST_SENT"
     # By the system: the endpoint failed for a day.
     WEBHOOK_ENDPOINT_DISABLED = "WEBHOOK_ENDPOINT_DISABLED"
+    NOTIFICATION_SETTINGS_UPDATED = "NOTIFICATION_SETTINGS_UPDATED"
+    # A leak report (GitHub secret scanning) matched one of the credential's secrets.
+    CREDENTIAL_SECRET_LEAKED = "CREDENTIAL_SECRET_LEAKED"

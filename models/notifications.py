@@ -117,3 +117,52 @@ class WebhookDelivery(Model):
     class Meta:
         table = "webhook_delivery"
         indexes = (("status", "next_attempt_at"), ("endpoint_id", "created_at"))
+
+
+class LeakedSecretAction(StrEnum):
+    """What a confirmed leak report does to the leaked secret (the organisation chooses)."""
+
+    END_SECRET = "END_SECRET"  # noqa: S105 (a policy name)
+    NOTIFY_ONLY = "NOTIFY_ONLY"
+
+
+class MailMessage(Model):
+    """A mail to send: reminders and security notices, written in the transaction of what causes
+    them and sent by the worker (or, without SMTP in development, only logged and kept here for
+    the page to show)."""
+
+    id = fields.UUIDField(primary_key=True)
+    organisation: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    credential: fields.ForeignKeyNullableRelation[Credential] = fields.ForeignKeyField(
+        "models.Credential", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    event: fields.ForeignKeyNullableRelation[NotificationEvent] = fields.ForeignKeyField(
+        "models.NotificationEvent", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    recipients: list[str] = fields.JSONField()
+    subject = fields.CharField(max_length=200)
+    body = fields.TextField()
+    status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    claimed_until = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=200, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "mail_message"
+        indexes = (("status", "next_attempt_at"), ("organisation_id", "created_at"))
+
+
+class LeakReport(Model):
+    """A leak report already handled, by the SHA-256 of its signed body: the same signed report
+    sent again is a replay and changes nothing (LK-01)."""
+
+    body_sha256 = fields.CharField(max_length=64, primary_key=True)
+    received_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "leak_report"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from models.notifications import LeakedSecretAction
+
 
 class Organisation(Model):
     id = fields.UUIDField(primary_key=True)
@@ -14,6 +16,12 @@ class Organisation(Model):
     # is created or its expiry is changed. None: no limit
     # (partner_api/operations/credential_policy.py).
     max_credential_lifetime_days = fields.IntField(null=True)
+    # Notification settings: who hears of reminders and security notices besides each
+    # credential's contact, and what a confirmed leak report does to the leaked secret.
+    security_contacts: list[str] = fields.JSONField(default=list)
+    leaked_secret_action = fields.CharEnumField(
+        LeakedSecretAction, max_length=16, default=LeakedSecretAction.END_SECRET
+    )
 
     class Meta:
         table = "organisation"

@@ -21,6 +21,12 @@ def parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="apply database migrations")
 
+    commands.add_parser(
+        "worker",
+        help="deliver webhooks until SIGTERM or SIGINT, serving no HTTP (expects a migrated "
+        "database)",
+    )
+
     admin = commands.add_parser("create-admin", help="create an administrator")
     admin.add_argument("--email", required=True)
     admin.add_argument("--organisation", required=True, help="created if it does not exist")

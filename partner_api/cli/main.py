@@ -1,5 +1,5 @@
-"""The `partner-api` console script: serve, migrate, create-admin, seed-demo, and the signing-key
-commands rotate-signing-key and reencrypt-signing-keys.
+"""The `partner-api` console script: serve, worker, migrate, create-admin, seed-demo, and the
+signing-key commands rotate-signing-key and reencrypt-signing-keys.
 
 Errors are one clear line on stderr and exit status 1 (2 for usage errors); never a traceback.
 """
@@ -18,6 +18,7 @@ from partner_api.cli import commands as cli_commands
 from partner_api.cli.arguments import parser
 from partner_api.cli.commands import CommandError
 from partner_api.cli.serve import serve
+from partner_api.cli.worker import worker
 from partner_api.foundation.settings import ConfigurationError, Settings
 from partner_api.foundation.validation import InvalidInput
 from partner_api.web import log_redaction
@@ -30,6 +31,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.command == "serve":
             serve(settings, args.host, args.port, args.workers)
+        elif args.command == "worker":
+            worker(settings)
         elif args.command == "migrate":
             asyncio.run(cli_commands.migrate(settings))
             print("Database is up to date.")

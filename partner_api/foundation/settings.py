@@ -21,6 +21,12 @@ from pathlib import Path
 from typing import Literal
 
 from partner_api.foundation import development_keys
+from partner_api.foundation.settings_notifications import (
+    LeakReportSettings,
+    MailSettings,
+    read_leak_reports,
+    read_mail,
+)
 from partner_api.foundation.settings_platform import (
     OrganisationMatch,
     PlatformSignIn,
@@ -34,6 +40,7 @@ from partner_api.foundation.settings_secrets import (
     read_previous_key_encryption_keys,
     refuse_shared_key,
 )
+from partner_api.foundation.settings_webhooks import WebhookWorkerSettings, read_webhook_worker
 
 __all__ = [
     "SIGNING_ALGORITHMS",
@@ -41,6 +48,7 @@ __all__ = [
     "OrganisationMatch",
     "PlatformSignIn",
     "Settings",
+    "WebhookWorkerSettings",
 ]
 
 Environment = Literal["development", "production"]
@@ -116,6 +124,11 @@ class Settings:
     # Credential lifecycle signals.
     expires_soon_days: int = 14
     stale_after_days: int = 90
+    # Webhook delivery: the embedded worker, polling, leases (settings_webhooks.py).
+    webhooks: WebhookWorkerSettings = field(default_factory=WebhookWorkerSettings)
+    # Mail (SMTP or, without it, the log) and leak reports (settings_notifications.py).
+    mail: MailSettings = field(default_factory=MailSettings, repr=False)
+    leak_reports: LeakReportSettings = field(default_factory=LeakReportSettings)
 
     @property
     def production(self) -> bool:
@@ -212,6 +225,9 @@ class Settings:
             stale_after_days=reader.integer(
                 "PARTNER_API_STALE_AFTER_DAYS", defaults.stale_after_days, 1, maximum=3650
             ),
+            webhooks=read_webhook_worker(reader),
+            mail=read_mail(reader),
+            leak_reports=read_leak_reports(reader),
             env="production" if production else "development",
             data_dir=data_dir,
             development_key_dir=key_dir,

@@ -30,6 +30,7 @@ from partner_api.foundation.error_body import error_body
 from partner_api.foundation.json_response import JSONResponse
 from partner_api.foundation.settings import Settings
 from partner_api.foundation.throttle import counter_factory
+from partner_api.operations.notification_worker import run_notification_work
 from partner_api.operations.services import Services
 from partner_api.ticketing.partner_http import PartnerApi
 from partner_api.web import log_redaction
@@ -130,11 +131,23 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
                 listener = MetricsListener(settings.metrics_host, settings.metrics_port)
                 listener.start()
             task = asyncio.create_task(_housekeeping(server))
+            # Webhooks go out (and time-based notifications are recorded) from every serving
+            # process unless separate `partner-api worker` processes do it; on shutdown the
+            # attempts in flight finish first.
+            stop_delivering = asyncio.Event()
+            delivering = (
+                asyncio.create_task(run_notification_work(settings, stop_delivering))
+                if settings.webhooks.embedded
+                else None
+            )
             try:
                 yield
             finally:
                 if listener is not None:
                     listener.stop()
+                stop_delivering.set()
+                if delivering is not None:
+                    await delivering
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
