@@ -17,7 +17,7 @@ from tortoise.queryset import QuerySet
 from models.audit import AuditEvent
 from models.compiled_select import CompiledSelect
 from models.credential import Credential
-from models.notifications import WebhookEndpoint
+from models.notifications import MailMessage, WebhookEndpoint
 from models.ticketing import Event, Order, Product
 
 ModelT = TypeVar("ModelT", bound=Model)
@@ -121,3 +121,6 @@ class TenantScope:
         if for_update:
             query = query.select_for_update()
         return await query.first()
+
+    def mail_messages(self) -> QuerySet[MailMessage]:
+        return MailMessage.filter(organisation_id=self.organisation_id)

@@ -13,9 +13,15 @@ from partner_api.foundation.database_unavailable import DatabaseUnavailableError
 from resolvers import credential_mutations, policy, session, webhooks
 from resolvers import credentials as queries
 from resolvers import events as event_queries
+from resolvers import notification_settings as notification_resolvers
 from schema.bounded_validation import BoundedValidation, DocumentBudget, bounded_validator
 from schema.error_logging import ErrorLoggingSchema
 from schema.errors import should_mask
+from schema.notification_settings import (
+    MailMessage,
+    NotificationSettings,
+    UpdateNotificationSettingsResult,
+)
 from schema.pagination import DEFAULT_PAGE_SIZE, Connection
 from schema.permissions import IsAuthenticated
 from schema.results import (
@@ -78,6 +84,16 @@ class Query:
         permission_classes=authenticated,
         description="The event types a webhook endpoint may subscribe to.",
     )
+    notification_settings: NotificationSettings = strawberry.field(
+        resolver=notification_resolvers.notification_settings,
+        permission_classes=authenticated,
+        description="Who hears of reminders and security notices, and the leaked-secret policy.",
+    )
+    mail_messages: Connection[MailMessage] = strawberry.field(
+        resolver=notification_resolvers.mail_messages,
+        permission_classes=authenticated,
+        description="Reminders and security notices mailed to your organisation, newest first.",
+    )
 
 
 @strawberry.type
@@ -128,9 +144,14 @@ class Mutation:
         permission_classes=authenticated,
         description="Queue a `webhook.test` event for this endpoint alone.",
     )
+    update_notification_settings: UpdateNotificationSettingsResult = strawberry.mutation(
+        resolver=notification_resolvers.update_notification_settings,
+        permission_classes=authenticated,
+        description="Set the security contacts and the leaked-secret policy.",
+    )
 
 
-# Documents kept parsed and validated: the admin page sends at most the 23 distinct operations of
+# Documents kept parsed and validated: the admin page sends at most the 26 distinct operations of
 # graphql/operations/, with room for a few more. Small, because anyone may send distinct texts: a
 # 2,000-token document parses to ~0.75 MiB, so the two caches hold at most ~48 MiB (a validated
 # document can outlive its parse-cache entry).

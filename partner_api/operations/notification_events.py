@@ -1,10 +1,11 @@
-"""Recording what happened to a credential, for webhooks (and, later, mail).
+"""Recording what happened to a credential, for webhooks and mail.
 
 `record` writes the event and one pending delivery per enabled endpoint of the organisation that
 subscribed to its type. Callers run it inside the transaction of the change it describes, so an
 acknowledged change always has its event and its deliveries, and a rolled-back change has
 neither (WH-04); workers send the deliveries afterwards
-(partner_api/operations/webhook_delivery.py).
+(partner_api/operations/webhook_delivery.py). Reminders and security notices also write their
+mail in the same transaction (partner_api/operations/mail.py).
 
 The event's data names the credential (id, name, client ID) and the facts of the change: never a
 secret, a hash or a token (WH-02).
@@ -23,6 +24,8 @@ from models.notifications import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from models.organisation import Organisation
+from partner_api.operations import mail
 
 # Every type an endpoint may subscribe to; `webhook.test` only reaches the endpoint that asks.
 SUBSCRIBABLE = tuple(kind for kind in NotificationType if kind is not NotificationType.WEBHOOK_TEST)
@@ -55,6 +58,9 @@ async def record(
         data=data,
         once_key=once_key,
     )
+    if credential is not None and mail.mails_for(kind):
+        organisation = await Organisation.get(id=organisation_id)
+        await mail.enqueue_for_event(event, organisation=organisation, credential=credential)
     if only_endpoint is not None:
         endpoints = [only_endpoint]
     else:

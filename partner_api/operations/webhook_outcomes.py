@@ -29,6 +29,7 @@ from models.enums import AuditAction
 from models.notifications import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from partner_api.foundation.outbound import OutboundResult
 from partner_api.operations import audit
+from partner_api.operations.mail import enqueue_endpoint_disabled
 from partner_api.operations.webhook_payload import retry_delay
 
 logger = logging.getLogger("partner_api.webhooks")
@@ -68,6 +69,8 @@ async def _failed(endpoint: WebhookEndpoint, *, first: datetime, last: datetime)
         before={**identified, "enabled": True},
         after={**identified, "enabled": False, "disabledReason": DISABLED_FOR_FAILING},
     )
+    # The organisation's security contacts are told, in the same transaction.
+    await enqueue_endpoint_disabled(endpoint, DISABLED_FOR_FAILING, last)
     logger.warning(
         "webhook endpoint %s disabled: it failed for more than a day",
         endpoint.id,
