@@ -32,6 +32,9 @@ UNDOCUMENTED_PREFIXES = (
     "/readyz",
     "/metrics",
     "/docs/assets",
+    # Called by GitHub's secret scanning, not by partners: documented in the README for the
+    # platform operator, in GitHub's own format.
+    "/secret-scanning/",
 )
 OPERATION_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 _PATH_PARAMETER = re.compile(r"\{[^}]*\}")

@@ -1,13 +1,14 @@
-"""Outbound HTTP requests (webhook deliveries, later JWKS-URI fetches) under WH-03.
+"""Outbound HTTP requests (webhook deliveries, GitHub's secret-scanning keys, later JWKS-URI
+fetches) under WH-03.
 
-`post` never raises for a network problem or a refusal: it returns an `OutboundResult` whose
-`error` says what went wrong, for the delivery log. Every connection goes through
-`VettingBackend`, which resolves the host itself, checks every answer with
+`post` and `get` never raise for a network problem or a refusal: each returns an
+`OutboundResult` whose `error` says what went wrong, for the delivery log. Every connection goes
+through `VettingBackend`, which resolves the host itself, checks every answer with
 `outbound_policy.address_kind` and connects to the checked address, so the check happens on
 each attempt after DNS and a name rebound to an internal address is refused. TLS still verifies
 the certificate against the URL's host name: httpcore passes it to `start_tls` separately.
 
-    post
+    post | get
      ├── check_url                        refused: <reason>
      └── httpx.AsyncClient (no redirects, no proxies from the environment)
           └── VettingBackend.connect_tcp   refused: <reason> | DNS error
@@ -211,6 +212,52 @@ async def post(
 
     `ssl_context` replaces the default trust store (certifi), for receivers signed by a private
     certificate authority and for tests."""
+    return await _send(
+        "POST",
+        url,
+        body,
+        headers,
+        policy,
+        timeout=timeout,
+        max_response_bytes=max_response_bytes,
+        ssl_context=ssl_context,
+    )
+
+
+async def get(
+    url: str,
+    headers: dict[str, str],
+    policy: OutboundPolicy,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,  # noqa: ASYNC109
+    max_response_bytes: int = MAX_RESPONSE_BYTES,
+    ssl_context: ssl.SSLContext | None = None,
+) -> OutboundResult:
+    """GET `url` once (a published key set, say), under the same rules as `post`: the URL and
+    every address vetted, no redirects, `timeout` for the whole attempt, the body capped."""
+    return await _send(
+        "GET",
+        url,
+        None,
+        headers,
+        policy,
+        timeout=timeout,
+        max_response_bytes=max_response_bytes,
+        ssl_context=ssl_context,
+    )
+
+
+async def _send(
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    policy: OutboundPolicy,
+    *,
+    timeout: float,  # noqa: ASYNC109
+    max_response_bytes: int,
+    ssl_context: ssl.SSLContext | None,
+) -> OutboundResult:
     started = time.perf_counter()
 
     def finished(status: int | None, error: str | None, received: bytes = b"") -> OutboundResult:
@@ -232,7 +279,7 @@ async def post(
         async with (
             asyncio.timeout(timeout),
             client,
-            client.stream("POST", url, content=body, headers=request_headers) as answer,
+            client.stream(method, url, content=body, headers=request_headers) as answer,
         ):
             received = await _read_capped(answer, max_response_bytes)
     except OutboundRefused as exc:

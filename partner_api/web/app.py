@@ -41,6 +41,7 @@ from partner_api.web.oauth_http import OAuthEndpoints
 from partner_api.web.observability.metrics_endpoint import MetricsListener, metrics_routes
 from partner_api.web.observability.middleware import ObservabilityMiddleware
 from partner_api.web.observability.readiness import Readiness
+from partner_api.web.secret_scanning import secret_scanning_routes
 from partner_api.web.security_headers import SecurityHeaderPolicy
 from schema.root import build_schema
 
@@ -169,6 +170,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             *(route for route in partner_routes if route.path in HOT_PATHS),
             *(route for route in partner_routes if route.path not in HOT_PATHS),
             Route("/graphql", AdminGraphQL(schema, services), methods=["GET", "POST"]),
+            *secret_scanning_routes(services),
             *documentation_routes(settings),
             *admin_page_routes(settings),
             Route("/healthz", healthz, methods=["GET"]),
