@@ -120,7 +120,7 @@ async def make_due(delivery: WebhookDelivery, now: datetime) -> None:
 # -- what an attempt sends ----------------------------------------------------------------------
 
 
-async def test_a_credential_change_is_delivered_once_signed_with_its_type_and_data(
+async def test_wh01_a_credential_change_is_delivered_once_signed_with_its_type_and_data(
     hook: Hook, settings: Settings
 ) -> None:
     issued = await make_credential(organisation=hook.organisation, name="Box office")
