@@ -1,6 +1,7 @@
 // Settings → Organisation → Partner API: the page's entry module. It owns the shell (top bar,
 // header, alerts, content), the view state (list page and filter, or one credential's detail in
 // `?credential=<id>`), the session (login screen when there is none) and focus between views.
+// The list view ends with the Notifications card, which lives as long as the login.
 
 import { openCreateDialog } from "./create.js";
 import { detailView } from "./detail.js";
@@ -10,6 +11,7 @@ import { SessionError, run } from "./graphql.js";
 import { PAGE_SIZE, listView } from "./list.js";
 import { loginView } from "./login.js";
 import { errorBanner } from "./mutations.js";
+import { notificationsCard } from "./notifications.js";
 
 const TITLE = "Partner API · Settings";
 const root = document.getElementById("app");
@@ -23,6 +25,7 @@ const app = {
   viewer: null,
   partnerApi: null,
   list: freshList(),
+  notifications: null,
   run,
   canManage() {
     return app.viewer !== null && canManage(app.viewer);
@@ -144,7 +147,8 @@ async function showList({ connection = null, focus = false } = {}) {
     page = data.credentials;
   }
   app.list.cursors[app.list.index + 1] = page.pageInfo.endCursor;
-  render(listView(app, page), { focus });
+  const card = app.notifications.mount();
+  render(h("div", { class: "list-view" }, listView(app, page), card), { focus });
 }
 
 async function showDetail(id, { focus = false } = {}) {
@@ -225,6 +229,7 @@ function renderShell() {
     : banner("neutral", `You have read-only access as ${ROLE_LABELS[app.viewer.role] || app.viewer.role}: you can view credentials, but not create, change, regenerate or revoke them.`);
   alerts.replaceChildren();
   content.replaceChildren();
+  app.notifications = notificationsCard(app);
   root.replaceChildren(
     topBar(),
     h("main", { id: "main", class: "page", tabindex: "-1" }, pageHeader(), notice, alerts, content),
@@ -236,6 +241,7 @@ function showLogin(message = null) {
   app.viewer = null;
   app.partnerApi = null;
   app.list = freshList();
+  app.notifications = null;
   document.title = `Log in · ${TITLE}`;
   const login = loginView({ message, onLoggedIn: () => boot({ focus: true }) });
   root.replaceChildren(h("main", { id: "main", class: "page page-narrow", tabindex: "-1" }, login.view));

@@ -19,6 +19,13 @@ function eventIdsValue(ids, names) {
   return others === 0 ? known.join(", ") : `${known.join(", ")} and ${others} other ${others === 1 ? "event" : "events"}`;
 }
 
+// What a confirmed leak report did (the audit's `action`), in words.
+const LEAK_OUTCOMES = {
+  END_SECRET: "The secret was ended at once, and the access tokens obtained with it",
+  NOTIFY_ONLY: "Nothing was changed (your policy is to notify only): the secret works until it is regenerated",
+  ALREADY_ENDED: "The secret had already stopped working",
+};
+
 function changesOf(event, names) {
   const before = event.before || {};
   const after = event.after || {};
@@ -38,6 +45,13 @@ function changesOf(event, names) {
       `Grace period would have ended ${formatDateTime(after.gracePeriodWouldHaveEndedAt)}`,
       after.safeToEnd ? "It was safe to end: not used since the rotation" : "It was ended before it was known to be safe to end",
     ];
+  }
+  if (event.action === "CREDENTIAL_SECRET_LEAKED") {
+    return [
+      `Published at: ${after.url || "no address given"}`,
+      after.source ? `Found in: ${after.source}` : null,
+      LEAK_OUTCOMES[after.action] || null,
+    ].filter(Boolean);
   }
   if (event.action === "CREDENTIAL_CREATED") {
     return [
@@ -86,5 +100,28 @@ export function auditSection(app, credential, connection) {
     h("h3", { id: "audit-title", text: "Audit trail" }),
     connection.edges.length === 0 ? h("p", { class: "muted", text: "No events yet." }) : list,
     more,
+  );
+}
+
+/** A warning over the detail when the loaded audit trail holds leak reports: the latest one,
+ * where the secret was published (as text: it is an address on someone else's site), and what
+ * was done. Null when there is none. */
+export function leakNotice(credential, connection) {
+  const leaks = connection.edges.map((edge) => edge.node).filter((event) => event.action === "CREDENTIAL_SECRET_LEAKED");
+  if (leaks.length === 0) {
+    return null;
+  }
+  const [latest] = leaks;
+  const after = latest.after || {};
+  const live = credential.secrets.find((secret) => secret.id === after.secretId);
+  const which = live ? `The secret ending in …${live.hint}` : "A secret of these credentials";
+  const where = after.url ? ` at ${after.url}` : "";
+  const outcome = LEAK_OUTCOMES[after.action];
+  const more = leaks.length > 1 ? ` ${leaks.length} leak reports in all; see the audit trail.` : "";
+  return h(
+    "div",
+    { class: "banner banner-warning leak-notice", role: "note" },
+    h("p", { class: "strong", text: `Secret reported leaked ${formatDateTime(latest.occurredAt)}` }),
+    h("p", { text: `${which} was reported published${where}.${outcome ? ` ${outcome}.` : ""}${more}` }),
   );
 }

@@ -1,13 +1,14 @@
-// One credential: every field, its lifecycle signals, its live secrets, its audit trail, and
-// (for owners and admins) the Edit access, Regenerate, Revoke and "End now" (previous secret)
-// actions.
+// One credential: every field, its lifecycle signals, its live secrets, the reminders mailed
+// about it, leak reports, its audit trail, and (for owners and admins) the Edit access,
+// Regenerate, Revoke and "End now" (previous secret) actions.
 
 import { openEditDialog, openEndSecretDialog, openRegenerateDialog, openRevokeDialog } from "./actions.js";
-import { auditSection } from "./audit_trail.js";
+import { auditSection, leakNotice } from "./audit_trail.js";
 import { copyable } from "./clipboard.js";
 import { h } from "./dom.js";
 import { days, eventDates, formatDateTime, hasEnded, lastUsed } from "./format.js";
 import { lifecycleBadges, statusBadge } from "./list.js";
+import { remindersSection } from "./reminders.js";
 
 function fact(term, ...description) {
   return [h("dt", { text: term }), h("dd", {}, ...description)];
@@ -243,11 +244,12 @@ export function detailView(app, data) {
       actionBar(app, credential),
     ),
     notice,
+    leakNotice(credential, data.auditEvents),
     beyondPolicy,
     h(
       "div",
       { class: "detail-grid" },
-      factsSection(app, credential),
+      h("div", { class: "detail-side" }, factsSection(app, credential), remindersSection(app, credential)),
       h("div", { class: "detail-side" }, secretsSection(app, credential, changed), auditSection(app, credential, data.auditEvents)),
     ),
   );

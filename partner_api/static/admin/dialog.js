@@ -1,6 +1,6 @@
 // Modal dialogs on the native <dialog> element: the rest of the page is inert while one is open,
 // Tab and Shift+Tab cycle inside it, Escape closes it (unless it is busy), and focus returns to
-// the control that opened it — or to a fallback when that control is gone.
+// the control that opened it — or the one that replaced it, or a fallback when it is gone.
 
 import { h, uid } from "./dom.js";
 
@@ -15,6 +15,12 @@ const FOCUSABLE = [
 
 function focusables(root) {
   return [...root.querySelectorAll(FOCUSABLE)].filter((element) => element.getClientRects().length > 0);
+}
+
+/** The control that replaced `opener` when its part of the page was rendered again meanwhile. */
+function sameControl(opener) {
+  const key = opener instanceof HTMLElement ? opener.dataset.focus : undefined;
+  return key ? document.querySelector(`[data-focus="${CSS.escape(key)}"]:not([disabled])`) : null;
 }
 
 /**
@@ -68,7 +74,7 @@ export function openDialog({ title, className = "", onClose = () => {}, returnFo
     closed = true;
     element.close();
     element.remove();
-    const target = opener instanceof HTMLElement && opener.isConnected ? opener : returnFocus && returnFocus();
+    const target = opener instanceof HTMLElement && opener.isConnected ? opener : sameControl(opener) || (returnFocus && returnFocus());
     if (target instanceof HTMLElement) {
       if (!target.hasAttribute("tabindex") && !target.matches(FOCUSABLE)) {
         target.setAttribute("tabindex", "-1");

@@ -21,7 +21,32 @@ export const AUDIT_LABELS = {
   TOKEN_ISSUED: "Access tokens issued",
   TOKEN_REFUSED: "Token requests refused",
   TOKEN_REVOKED: "Access token revoked",
+  WEBHOOK_ENDPOINT_CREATED: "Webhook endpoint added",
+  WEBHOOK_ENDPOINT_UPDATED: "Webhook endpoint changed",
+  WEBHOOK_ENDPOINT_DELETED: "Webhook endpoint deleted",
+  WEBHOOK_SECRET_ROTATED: "Webhook signing secret rotated",
+  WEBHOOK_TEST_SENT: "Webhook test sent",
+  WEBHOOK_ENDPOINT_DISABLED: "Webhook endpoint disabled after failures",
+  NOTIFICATION_SETTINGS_UPDATED: "Notification settings changed",
+  CREDENTIAL_SECRET_LEAKED: "Secret reported leaked",
 };
+
+/** Notification event types (`notificationEventTypes`) in words; unknown ones show as named. */
+export const EVENT_TYPE_LABELS = {
+  "credential.created": "Credentials created",
+  "credential.updated": "Credentials changed",
+  "credential.secret_rotated": "Secret regenerated",
+  "credential.previous_secret_ended": "Previous secret ended",
+  "credential.expiring": "Expiry reminder (30, 7 and 1 days before)",
+  "credential.expired": "Credentials expired",
+  "credential.stale": "Credentials unused (stale)",
+  "credential.revoked": "Credentials revoked",
+  "credential.secret_leaked": "Secret reported leaked",
+  "webhook.test": "Test message",
+};
+
+export const DELIVERY_STATUS_LABELS = { PENDING: "Pending", DELIVERED: "Delivered", FAILED: "Failed" };
+export const MAIL_STATUS_LABELS = { PENDING: "Pending", SENT: "Sent", FAILED: "Failed" };
 
 export const ACCESS_LABELS = { FULL: "Full", FINE_GRAINED: "Fine-grained" };
 
@@ -39,6 +64,12 @@ export const FIELD_LABELS = {
   maxCredentialLifetimeDays: "Maximum lifetime",
   eventIds: "Events",
   allEvents: "Events",
+  url: "URL",
+  eventTypes: "Event types",
+  description: "Description",
+  enabled: "Enabled",
+  securityContacts: "Security contacts",
+  leakedSecretAction: "Leaked secrets",
 };
 
 export function formatDate(iso) {

@@ -1,4 +1,5 @@
-// Running a mutation from a dialog, and turning its answer into something the user sees.
+// Running a mutation from a dialog or a control on the page, and turning its answer into
+// something the user sees.
 
 import { banner } from "./dom.js";
 import { FIELD_LABELS, STATUS_LABELS } from "./format.js";
@@ -6,12 +7,15 @@ import { NetworkError, ServerError, SessionError, run } from "./graphql.js";
 
 export const PERMISSION_HELP =
   "Only organisation owners and admins can create, change, regenerate or revoke credentials.";
+export const NOTIFICATIONS_PERMISSION_HELP =
+  "Only organisation owners and admins can change webhook endpoints and notification settings.";
 
-/** The text for an expected failure (a union member other than the success type). */
-export function failureMessage(result) {
+/** The text for an expected failure (a union member other than the success type); `help`
+ * follows a PermissionDenied, saying who may do it. */
+export function failureMessage(result, help = PERMISSION_HELP) {
   switch (result.__typename) {
     case "PermissionDenied":
-      return `Permission denied: ${result.message} ${PERMISSION_HELP}`;
+      return `Permission denied: ${result.message} ${help}`;
     case "CredentialNotActive":
       return `${result.message} (status: ${STATUS_LABELS[result.status] || result.status}).`;
     case "ValidationError":
@@ -59,6 +63,39 @@ export async function mutate(app, { dialog, alerts, button, busyLabel, operation
     button.disabled = false;
     // Disabling the focused button dropped focus; keep keyboard users inside the dialog.
     if (dialog.open && !dialog.element.contains(document.activeElement)) {
+      button.focus();
+    }
+  }
+}
+
+/**
+ * Run `operation` from a control on the page itself (no dialog): `button` is disabled and shows
+ * `busyLabel` meanwhile; thrown errors land in `alerts`; an ended session shows the login.
+ * Resolves to the mutation's union member, or null when the request failed (already shown).
+ */
+export async function mutateInPlace(app, { alerts, button, busyLabel, operation, field, variables }) {
+  alerts.replaceChildren();
+  const label = button.textContent;
+  const hadFocus = document.activeElement === button;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  button.textContent = busyLabel;
+  try {
+    const data = await run(operation, variables);
+    return data[field];
+  } catch (error) {
+    if (error instanceof SessionError) {
+      app.sessionEnded();
+      return null;
+    }
+    alerts.replaceChildren(errorBanner(error));
+    return null;
+  } finally {
+    button.removeAttribute("aria-busy");
+    button.textContent = label;
+    button.disabled = false;
+    // Disabling the focused button dropped focus; give it back to keyboard users.
+    if (hadFocus && button.isConnected && document.activeElement !== button) {
       button.focus();
     }
   }

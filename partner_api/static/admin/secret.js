@@ -1,15 +1,13 @@
-// The show-once result of createCredential and regenerateCredentialSecret. The secret exists in
-// this panel's DOM and in the copy button's closure only; closing the dialog removes both. It is
-// never written to storage, the URL or history.
+// The show-once results: a credential's client secret (createCredential,
+// regenerateCredentialSecret) and a webhook endpoint's signing secret (createWebhookEndpoint,
+// rotateWebhookSecret). The secret exists in this panel's DOM and in the copy button's closure
+// only; closing the dialog removes both. It is never written to storage, the URL or history.
 
 import { copyable } from "./clipboard.js";
 import { h } from "./dom.js";
 
-/**
- * Replace the dialog's content with the client ID and the new secret. `notes` are extra lines
- * (e.g. what happens to the previous secret). Resolves nothing; `onDone` closes the dialog.
- */
-export function showSecretOnce(dialog, { title, credential, clientSecret, tokenEndpoint, notes = [], onDone }) {
+/** Replace the dialog's content with `facts` ([term, node] pairs), the secret and `notes`. */
+function showOnce(dialog, { title, warning, facts, secretLabel, secret, after = [], notes, onDone }) {
   dialog.setTitle(title);
   const done = h("button", { type: "button", class: "button button-primary", text: "Done", onclick: onDone });
   dialog.body.replaceChildren(
@@ -20,17 +18,15 @@ export function showSecretOnce(dialog, { title, credential, clientSecret, tokenE
         "div",
         { class: "banner banner-warning", role: "note" },
         h("p", { class: "strong", text: "Copy the secret now: this secret will not be shown again." }),
-        h("p", { text: "Store it in a password manager or your integration's secret store. If it is lost, regenerate it." }),
+        h("p", { text: warning }),
       ),
       h(
         "dl",
         { class: "facts facts-stacked" },
-        h("dt", { text: "Client ID" }),
-        h("dd", {}, copyable(credential.clientId, "Client ID")),
-        h("dt", { text: "Client secret" }),
-        h("dd", { class: "secret-value" }, copyable(clientSecret, "Client secret", { secret: true })),
-        tokenEndpoint ? h("dt", { text: "Token endpoint" }) : null,
-        tokenEndpoint ? h("dd", {}, copyable(tokenEndpoint, "Token endpoint")) : null,
+        facts.map(([term, value]) => [h("dt", { text: term }), h("dd", {}, value)]),
+        h("dt", { text: secretLabel }),
+        h("dd", { class: "secret-value" }, copyable(secret, secretLabel, { secret: true })),
+        after.map(([term, value]) => [h("dt", { text: term }), h("dd", {}, value)]),
       ),
       notes.map((note) => h("p", { class: "muted", text: note })),
       h("div", { class: "dialog-actions" }, done),
@@ -38,4 +34,34 @@ export function showSecretOnce(dialog, { title, credential, clientSecret, tokenE
   );
   // Focus the secret's copy button, not "Done": an early Enter must not throw the secret away.
   dialog.body.querySelector(".secret-value button").focus();
+}
+
+/**
+ * Replace the dialog's content with the client ID and the new secret. `notes` are extra lines
+ * (e.g. what happens to the previous secret). Resolves nothing; `onDone` closes the dialog.
+ */
+export function showSecretOnce(dialog, { title, credential, clientSecret, tokenEndpoint, notes = [], onDone }) {
+  showOnce(dialog, {
+    title,
+    warning: "Store it in a password manager or your integration's secret store. If it is lost, regenerate it.",
+    facts: [["Client ID", copyable(credential.clientId, "Client ID")]],
+    secretLabel: "Client secret",
+    secret: clientSecret,
+    after: tokenEndpoint ? [["Token endpoint", copyable(tokenEndpoint, "Token endpoint")]] : [],
+    notes,
+    onDone,
+  });
+}
+
+/** The same for a webhook endpoint's `whsec_…` signing secret. */
+export function showSigningSecretOnce(dialog, { title, endpoint, signingSecret, notes = [], onDone }) {
+  showOnce(dialog, {
+    title,
+    warning: "Your receiver verifies each webhook's signature with it (Standard Webhooks). Store it in its secret store. If it is lost, rotate it.",
+    facts: [["Endpoint", h("code", { class: "value", text: endpoint.url })]],
+    secretLabel: "Signing secret",
+    secret: signingSecret,
+    notes,
+    onDone,
+  });
 }
