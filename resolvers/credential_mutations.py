@@ -18,6 +18,7 @@ from partner_api.operations import credentials as lifecycle
 from partner_api.operations.credentials import KEEP, CredentialChanges, CredentialDraft, Keep
 from partner_api.operations.lifecycle import LifecycleWindows
 from resolvers.credential_nodes import credential_node
+from resolvers.mutation_inputs import given, may_manage, required
 from schema.context import Context
 from schema.inputs import (
     CreateCredentialInput,
@@ -49,30 +50,11 @@ from schema.results import (
 T = TypeVar("T")
 
 
-def _may_manage(context: Context) -> bool:
-    """Only OWNER and ADMIN change credentials (CR-09)."""
-    return context.require_identity().role.manages_credentials
-
-
 def _not_active(error: lifecycle.CredentialNotActive) -> CredentialNotActive:
     return CredentialNotActive(
         message=f"The credential is {error.status.value.lower()}; it can no longer be changed.",
         status=error.status,
     )
-
-
-def _given(value: T | None) -> T | Keep | None:
-    """Strawberry's UNSET (field left out) becomes KEEP; an explicit null stays None."""
-    return KEEP if value is strawberry.UNSET else value
-
-
-def _required(value: T | None, field: str) -> T | Keep:
-    """Like `_given`, for fields that cannot be cleared: an explicit null is a validation error."""
-    if value is strawberry.UNSET:
-        return KEEP
-    if value is None:
-        raise InvalidInput(field, f"{field} cannot be null; leave it out to keep it unchanged.")
-    return value
 
 
 def _event_restriction(input: UpdateCredentialInput) -> list[str] | Keep | None:
@@ -95,7 +77,7 @@ async def create_credential(
     info: strawberry.Info[Context, None], input: CreateCredentialInput
 ) -> CreateCredentialResult:
     context = info.context
-    if not _may_manage(context):
+    if not may_manage(context):
         return PermissionDenied(message=PERMISSION_DENIED)
     draft = CredentialDraft(
         name=input.name,
@@ -122,7 +104,7 @@ async def regenerate_credential_secret(
     info: strawberry.Info[Context, None], input: RegenerateCredentialSecretInput
 ) -> RegenerateCredentialSecretResult:
     context = info.context
-    if not _may_manage(context):
+    if not may_manage(context):
         return PermissionDenied(message=PERMISSION_DENIED)
     settings = context.services.settings
     try:
@@ -158,7 +140,7 @@ async def end_previous_secret(
 
     Ending one that already ended or expired returns the credential unchanged."""
     context = info.context
-    if not _may_manage(context):
+    if not may_manage(context):
         return PermissionDenied(message=PERMISSION_DENIED)
     windows = LifecycleWindows.from_settings(context.services.settings)
     try:
@@ -185,7 +167,7 @@ async def revoke_credential(
     info: strawberry.Info[Context, None], input: RevokeCredentialInput
 ) -> RevokeCredentialResult:
     context = info.context
-    if not _may_manage(context):
+    if not may_manage(context):
         return PermissionDenied(message=PERMISSION_DENIED)
     try:
         revoked = await credential_changes.revoke_credential(
@@ -202,16 +184,16 @@ async def update_credential(
     info: strawberry.Info[Context, None], input: UpdateCredentialInput
 ) -> UpdateCredentialResult:
     context = info.context
-    if not _may_manage(context):
+    if not may_manage(context):
         return PermissionDenied(message=PERMISSION_DENIED)
     try:
         changes = CredentialChanges(
-            name=_required(input.name, "name"),
-            contact_email=_required(input.contact_email, "contactEmail"),
-            access_level=_required(input.access_level, "accessLevel"),
-            scopes=_given(input.scopes),
-            expires_at=_given(input.expires_at),
-            ip_allowlist=_given(input.ip_allowlist),
+            name=required(input.name, "name"),
+            contact_email=required(input.contact_email, "contactEmail"),
+            access_level=required(input.access_level, "accessLevel"),
+            scopes=given(input.scopes),
+            expires_at=given(input.expires_at),
+            ip_allowlist=given(input.ip_allowlist),
             event_ids=_event_restriction(input),
         )
         updated = await credential_changes.update_credential(

@@ -11,7 +11,7 @@ import strawberry
 from models.tenancy import parse_id
 from partner_api.foundation.validation import InvalidInput
 from partner_api.operations import notification_settings as operations
-from partner_api.operations.credentials import KEEP
+from resolvers.mutation_inputs import may_manage, required
 from schema.context import Context
 from schema.notification_settings import (
     NOTIFICATION_SETTINGS_PERMISSION_DENIED,
@@ -41,7 +41,7 @@ async def update_notification_settings(
     info: strawberry.Info[Context, None], input: UpdateNotificationSettingsInput
 ) -> UpdateNotificationSettingsResult:
     context = info.context
-    if not context.require_identity().role.manages_credentials:
+    if not may_manage(context):
         return PermissionDenied(message=NOTIFICATION_SETTINGS_PERMISSION_DENIED)
     try:
         # Left out: unchanged. An explicit null says nothing clear, so it is refused.
@@ -57,14 +57,8 @@ async def update_notification_settings(
         updated = await operations.update_settings(
             context.tenant,
             context.actor,
-            security_contacts=(
-                KEEP if input.security_contacts is strawberry.UNSET else input.security_contacts
-            ),
-            leaked_secret_action=(
-                KEEP
-                if input.leaked_secret_action is strawberry.UNSET
-                else input.leaked_secret_action
-            ),
+            security_contacts=required(input.security_contacts, "securityContacts"),
+            leaked_secret_action=required(input.leaked_secret_action, "leakedSecretAction"),
         )
     except InvalidInput as error:
         return ValidationError(message=error.message, field=error.field)

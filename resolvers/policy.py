@@ -7,6 +7,7 @@ import strawberry
 
 from partner_api.foundation.validation import InvalidInput
 from partner_api.operations import credential_policy
+from resolvers.mutation_inputs import may_manage
 from schema.context import Context
 from schema.inputs import UpdateCredentialPolicyInput
 from schema.results import (
@@ -23,7 +24,7 @@ async def update_credential_policy(
     info: strawberry.Info[Context, None], input: UpdateCredentialPolicyInput
 ) -> UpdateCredentialPolicyResult:
     context = info.context
-    if not context.require_identity().role.manages_credentials:
+    if not may_manage(context):
         return PermissionDenied(message=POLICY_PERMISSION_DENIED)
     scope = context.tenant
     try:

@@ -15,8 +15,8 @@ from partner_api.foundation.clock import utcnow
 from partner_api.foundation.outbound_policy import OutboundPolicy
 from partner_api.foundation.validation import InvalidInput
 from partner_api.operations import webhook_endpoints as operations
-from partner_api.operations.credentials import KEEP, Keep
 from partner_api.operations.notification_events import SUBSCRIBABLE
+from resolvers.mutation_inputs import given, may_manage, required
 from schema.context import Context
 from schema.results import NotFound, PermissionDenied, ValidationError
 from schema.webhook_inputs import (
@@ -45,21 +45,8 @@ from schema.webhook_types import WebhookEndpoint, delivery_nodes
 T = TypeVar("T")
 
 
-def _may_manage(context: Context) -> bool:
-    return context.require_identity().role.manages_credentials
-
-
 def _policy(context: Context) -> OutboundPolicy:
     return OutboundPolicy(production=context.services.settings.production)
-
-
-def _required(value: T | None, field: str) -> T | Keep:
-    """A field left out is kept; an explicit null, for a field that cannot be empty, is refused."""
-    if value is strawberry.UNSET:
-        return KEEP
-    if value is None:
-        raise InvalidInput(field, f"{field} cannot be null; leave it out to keep it unchanged.")
-    return value
 
 
 async def webhook_endpoints(info: strawberry.Info[Context, None]) -> list[WebhookEndpoint]:
@@ -76,7 +63,7 @@ async def create_webhook_endpoint(
     info: strawberry.Info[Context, None], input: CreateWebhookEndpointInput
 ) -> CreateWebhookEndpointResult:
     context = info.context
-    if not _may_manage(context):
+    if not may_manage(context):
         return PermissionDenied(message=WEBHOOK_PERMISSION_DENIED)
     try:
         issued = await operations.create_endpoint(
@@ -100,14 +87,14 @@ async def update_webhook_endpoint(
     info: strawberry.Info[Context, None], input: UpdateWebhookEndpointInput
 ) -> UpdateWebhookEndpointResult:
     context = info.context
-    if not _may_manage(context):
+    if not may_manage(context):
         return PermissionDenied(message=WEBHOOK_PERMISSION_DENIED)
     try:
         changes = operations.EndpointChanges(
-            url=_required(input.url, "url"),
-            event_types=_required(input.event_types, "eventTypes"),
-            description=KEEP if input.description is strawberry.UNSET else input.description,
-            enabled=_required(input.enabled, "enabled"),
+            url=required(input.url, "url"),
+            event_types=required(input.event_types, "eventTypes"),
+            description=given(input.description),
+            enabled=required(input.enabled, "enabled"),
         )
         updated = await operations.update_endpoint(
             context.tenant,
@@ -128,7 +115,7 @@ async def delete_webhook_endpoint(
     info: strawberry.Info[Context, None], input: DeleteWebhookEndpointInput
 ) -> DeleteWebhookEndpointResult:
     context = info.context
-    if not _may_manage(context):
+    if not may_manage(context):
         return PermissionDenied(message=WEBHOOK_PERMISSION_DENIED)
     try:
         await operations.delete_endpoint(context.tenant, context.actor, str(input.id))
@@ -141,7 +128,7 @@ async def rotate_webhook_secret(
     info: strawberry.Info[Context, None], input: RotateWebhookSecretInput
 ) -> RotateWebhookSecretResult:
     context = info.context
-    if not _may_manage(context):
+    if not may_manage(context):
         return PermissionDenied(message=WEBHOOK_PERMISSION_DENIED)
     try:
         issued = await operations.rotate_secret(
@@ -161,7 +148,7 @@ async def send_test_webhook(
     info: strawberry.Info[Context, None], input: SendTestWebhookInput
 ) -> SendTestWebhookResult:
     context = info.context
-    if not _may_manage(context):
+    if not may_manage(context):
         return PermissionDenied(message=WEBHOOK_PERMISSION_DENIED)
     try:
         delivery = await operations.send_test(
