@@ -6,7 +6,6 @@ keys.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -15,7 +14,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
-import uvicorn
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.applications import Starlette
@@ -24,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.live_process import free_port
+from tests.local_server import serve_locally
 
 PATH = "/secret-scanning/github"
 TOKEN_TYPE = "partner_api_client_secret"
@@ -112,24 +111,5 @@ async def serve_github(*keys: SigningKey) -> AsyncIterator[GitHub]:
     app = Starlette(
         routes=[Route("/meta/public_keys/secret_scanning", github.public_keys, methods=["GET"])]
     )
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=github.port,
-        ws="none",
-        lifespan="off",
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "the key server did not start"
-        await asyncio.sleep(0.01)
-    try:
+    async with serve_locally(app, port=github.port):
         yield github
-    finally:
-        server.should_exit = True
-        await serving

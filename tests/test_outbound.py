@@ -20,7 +20,6 @@ from typing import Any
 
 import httpcore
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -39,6 +38,7 @@ from partner_api.foundation.outbound_policy import (
     check_url,
 )
 from tests.live_process import free_port
+from tests.local_server import serve_locally
 
 PRODUCTION = OutboundPolicy(production=True)
 DEVELOPMENT = OutboundPolicy(production=False)
@@ -56,31 +56,8 @@ async def receiver(
     app: ASGIApp, *, certificate: tuple[Path, Path] | None = None
 ) -> AsyncIterator[int]:
     """Serve `app` on 127.0.0.1 for the block; yields the port."""
-    port = free_port()
-    certfile, keyfile = certificate or (None, None)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        http="h11",
-        ws="none",
-        lifespan="off",
-        log_config=None,
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-        ssl_certfile=certfile,
-        ssl_keyfile=keyfile,
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "the receiver did not start"
-        await asyncio.sleep(0.01)
-    try:
+    async with serve_locally(app, certificate=certificate, http="h11") as port:
         yield port
-    finally:
-        server.should_exit = True
-        await serving
 
 
 def recording_app(received: list[Request], bodies: list[bytes]) -> Starlette:

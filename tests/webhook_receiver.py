@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.live_process import free_port
+from tests.local_server import serve_locally
 
 
 @dataclass(frozen=True)
@@ -102,24 +102,5 @@ async def serve_receiver(
             Route("/elsewhere", receiver.elsewhere, methods=["GET", "POST"]),
         ]
     )
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=receiver.port,
-        ws="none",
-        lifespan="off",
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "the receiver did not start"
-        await asyncio.sleep(0.01)
-    try:
+    async with serve_locally(app, port=receiver.port):
         yield receiver
-    finally:
-        server.should_exit = True
-        await serving
