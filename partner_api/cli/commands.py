@@ -23,6 +23,7 @@ from partner_api.foundation.clock import utcnow
 from partner_api.foundation.database import apply_migrations, schema_lock, tortoise_config
 from partner_api.foundation.settings import Settings
 from partner_api.operations.admins import create_admin, reset_password
+from partner_api.operations.webhook_settings import reseal_signing_secrets
 
 T = TypeVar("T")
 
@@ -134,14 +135,23 @@ async def rotate_key(settings: Settings, algorithm: str | None) -> str:
 
 
 async def reencrypt_keys(settings: Settings) -> str:
-    changed = await with_database(
-        settings,
-        lambda: reencrypt_signing_keys(
-            key_encryption_key=settings.key_encryption_key,
-            previous_key_encryption_keys=settings.previous_key_encryption_keys,
-        ),
-    )
+    """Everything sealed with a previous key-encryption key, sealed with the current one: the
+    signing keys, then the webhook endpoints' signing secrets."""
+    current, previous = settings.key_encryption_key, settings.previous_key_encryption_keys
+
+    async def reencrypt() -> tuple[int, int]:
+        return (
+            await reencrypt_signing_keys(
+                key_encryption_key=current, previous_key_encryption_keys=previous
+            ),
+            await reseal_signing_secrets(
+                key_encryption_key=current, previous_key_encryption_keys=previous
+            ),
+        )
+
+    signing_keys, webhook_secrets = await with_database(settings, reencrypt)
     return (
-        f"Re-encrypted {changed} signing key(s) with PARTNER_API_KEY_ENCRYPTION_KEY; "
-        "PARTNER_API_PREVIOUS_KEY_ENCRYPTION_KEYS can now be removed."
+        f"Re-encrypted {signing_keys} signing key(s) and {webhook_secrets} webhook signing "
+        "secret(s) with PARTNER_API_KEY_ENCRYPTION_KEY; PARTNER_API_PREVIOUS_KEY_ENCRYPTION_KEYS "
+        "can now be removed."
     )

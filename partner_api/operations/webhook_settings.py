@@ -17,9 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+from tortoise.transactions import in_transaction
+
 from models.notifications import WebhookEndpoint
 from partner_api.foundation.outbound_policy import OutboundPolicy, OutboundRefused, check_url
-from partner_api.foundation.sealed import open_sealed, seal
+from partner_api.foundation.sealed import SealError, open_sealed, seal
 from partner_api.foundation.validation import InvalidInput, refuse_invisible
 from partner_api.operations.notification_events import SUBSCRIBABLE
 
@@ -92,3 +94,32 @@ def signing_secret(endpoint: WebhookEndpoint, *, keys: Sequence[bytes]) -> str:
         endpoint.sealed_secret, purpose=SECRET_PURPOSE, bound_to=endpoint.id.bytes, keys=keys
     )
     return opened.decode("ascii")
+
+
+async def reseal_signing_secrets(
+    *, key_encryption_key: bytes, previous_key_encryption_keys: Sequence[bytes]
+) -> int:
+    """Seal with the current key-encryption key every endpoint secret that only a previous one
+    opens (`partner-api reencrypt-signing-keys` does it beside the signing keys), so the previous
+    keys can leave the configuration. One transaction; how many were re-sealed. A secret no
+    configured key opens stops it (`sealed.SealError`)."""
+    changed = 0
+    async with in_transaction():
+        for endpoint in await WebhookEndpoint.all().select_for_update():
+            try:
+                signing_secret(endpoint, keys=(key_encryption_key,))
+                continue
+            except SealError:
+                pass
+            value = signing_secret(
+                endpoint, keys=(key_encryption_key, *previous_key_encryption_keys)
+            )
+            endpoint.sealed_secret = seal(
+                value.encode("ascii"),
+                purpose=SECRET_PURPOSE,
+                bound_to=endpoint.id.bytes,
+                key_encryption_key=key_encryption_key,
+            )
+            await endpoint.save(update_fields=["sealed_secret"])
+            changed += 1
+    return changed
