@@ -62,20 +62,20 @@ async def record(
         organisation = await Organisation.get(id=organisation_id)
         await mail.enqueue_for_event(event, organisation=organisation, credential=credential)
     if only_endpoint is not None:
-        endpoints = [only_endpoint]
+        endpoint_ids = [only_endpoint.id]
     else:
-        endpoints = [
-            endpoint
-            for endpoint in await WebhookEndpoint.filter(
-                organisation_id=organisation_id, enabled=True
-            )
-            if kind.value in endpoint.event_types
+        # Only the two columns the choice needs: not the sealed secret or the rest of the row.
+        subscriptions = await WebhookEndpoint.filter(
+            organisation_id=organisation_id, enabled=True
+        ).values_list("id", "event_types")
+        endpoint_ids = [
+            endpoint_id for endpoint_id, event_types in subscriptions if kind.value in event_types
         ]
-    if endpoints:
+    if endpoint_ids:
         await WebhookDelivery.bulk_create(
             [
-                WebhookDelivery(endpoint=endpoint, event=event, next_attempt_at=now)
-                for endpoint in endpoints
+                WebhookDelivery(endpoint_id=endpoint_id, event=event, next_attempt_at=now)
+                for endpoint_id in endpoint_ids
             ]
         )
     return event
