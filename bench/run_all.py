@@ -10,6 +10,11 @@ the two alternating. It measures:
   each against its own bare baseline, so the restricted and unrestricted ratios compare;
 - the admin GraphQL `credentials(first: 20)` query against a plain Strawberry schema returning 20
   in-memory objects, and its latency with 10 / 1,000 / 10,000 credentials in one organisation;
+- the admin GraphQL `createCredential` mutation's latency, sequential on one connection, in an
+  organisation without webhook endpoints and in one with 3, and `notification_events.record`'s
+  share of the operation in-process: what recording an event costs (bench/create_credential.py);
+- webhook deliveries per second of one `partner-api worker` to a local receiver answering 204
+  (bench/webhooks.py);
 - the peer, django-oauth-toolkit's client-credentials token endpoint (bench/peer_dot.py), under
   uvicorn and a gunicorn sync worker, with its default PBKDF2-hashed secret and with plaintext;
 - the peak RSS (VmHWM) of each of our workers.
@@ -40,9 +45,11 @@ from typing import Any
 # `partner_api` is the package and not bench/partner_api.py.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import create_credential as create_bench
 from bench import graphql_list, peer_dot
 from bench import partner_api as me_bench
 from bench import token_endpoint as token_bench
+from bench import webhooks as webhooks_bench
 from bench.common import (
     RESTRICTED_EVENTS,
     ROOT,
@@ -77,10 +84,37 @@ class Plan:
     list_sizes: tuple[int, ...]
     list_ratio_size: int
     quick: bool
+    # Events recorded for the webhook worker to deliver.
+    webhook_events: int
+    # createCredential calls per organisation, after `credential_warm_up` untimed ones.
+    credential_calls: int
+    credential_warm_up: int
 
 
-FULL = Plan(8, 2, 20, (100, 10_000, 100_000), (10, 1_000, 10_000), 1_000, quick=False)
-QUICK = Plan(2, 1, 3, (100, 1_000, 10_000), (10, 100, 1_000), 100, quick=True)
+FULL = Plan(
+    8,
+    2,
+    20,
+    (100, 10_000, 100_000),
+    (10, 1_000, 10_000),
+    1_000,
+    quick=False,
+    webhook_events=2000,
+    credential_calls=1000,
+    credential_warm_up=50,
+)
+QUICK = Plan(
+    2,
+    1,
+    3,
+    (100, 1_000, 10_000),
+    (10, 100, 1_000),
+    100,
+    quick=True,
+    webhook_events=500,
+    credential_calls=100,
+    credential_warm_up=10,
+)
 
 
 @dataclass
@@ -222,6 +256,41 @@ def _compare_scripts(
     return best(bare_runs), best(our_runs)
 
 
+def measure_create_credential(plan: Plan, directory: Path) -> Measured:
+    """`createCredential` in an organisation without webhook endpoints and in one with 3, over
+    HTTP and in-process (bench/create_credential.py). The server runs without its embedded
+    delivery worker, so the deliveries are written and none is sent during the measurement."""
+    work = directory / "create-credential"
+    work.mkdir(exist_ok=True)
+    calls, warm_up = plan.credential_calls, plan.credential_warm_up
+    with database("sqlite", work) as url:
+        # Nothing listens there: the endpoints only need to exist.
+        tenants = asyncio.run(create_bench.seed(url, f"http://127.0.0.1:{free_port()}/hook"))
+        env = {**server_env(url, work, ALGORITHM), "PARTNER_API_EMBEDDED_WORKER": "false"}
+        port = free_port()
+        with uvicorn_ours(port, env, work) as process:
+            http = create_bench.over_http(port, tenants, warm_up=warm_up, calls=calls)
+            rss = peak_rss_mib(process.pid)
+        counts = asyncio.run(create_bench.recorded(url, tenants))
+        made = warm_up + calls
+        for tenant in tenants:
+            expected = {"events": made, "deliveries": tenant.endpoints * made}
+            got = counts[tenant.label]
+            if got != expected:
+                raise RuntimeError(f"{tenant.label}: the calls recorded {got}, not {expected}")
+        in_process = create_bench.in_process(url, tenants, calls=calls)
+    figures = create_bench.figures(http, in_process, counts, *tenants)
+    return Measured(rss_mib=rss, load=load_average(), extra={"create_credential": figures})
+
+
+def measure_webhooks(plan: Plan, directory: Path) -> Measured:
+    """Deliveries per second of one `partner-api worker` (bench/webhooks.py)."""
+    work = directory / "webhooks"
+    work.mkdir(exist_ok=True)
+    throughput = webhooks_bench.measure(work, events=plan.webhook_events, workers=1)
+    return Measured(load=load_average(), extra={"webhooks": asdict(throughput)})
+
+
 def measure_peer(plan: Plan, server: str, directory: Path) -> Measured:
     """Both hashers on one server: a few sequential requests for PBKDF2, wrk for plaintext."""
     work = directory / f"peer-{server}"
@@ -312,6 +381,24 @@ def build_steps(plan: Plan, directory: Path) -> list[Step]:
                 f"list/{count}",
             )
         )
+    steps.append(
+        Step(
+            f"GraphQL createCredential, {plan.credential_calls} sequential calls in an "
+            f"organisation without webhook endpoints and in one with {create_bench.ENDPOINTS}, "
+            "over HTTP and in-process",
+            5 + (plan.credential_warm_up + plan.credential_calls) * 2 * 0.01,
+            lambda: measure_create_credential(plan, directory),
+            "create-credential",
+        )
+    )
+    steps.append(
+        Step(
+            f"webhook delivery, one worker, {_n(plan.webhook_events)} events to a local receiver",
+            4 + plan.webhook_events / 300,
+            lambda: measure_webhooks(plan, directory),
+            "webhooks",
+        )
+    )
     for server in ("uvicorn", "gunicorn"):
         steps.append(
             Step(
@@ -423,6 +510,30 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
                 "met": difference >= -0.05,
             }
         )
+    webhooks = measured["webhooks"].extra["webhooks"]
+    target_rows.append(
+        {
+            "target": f"one worker ≥ {webhooks_bench.TARGET_PER_SECOND} webhooks/s",
+            "value": round(webhooks["per_second"], 1),
+            "unit": " deliveries/s",
+            "threshold": webhooks_bench.TARGET_PER_SECOND,
+            "met": webhooks["per_second"] >= webhooks_bench.TARGET_PER_SECOND,
+        }
+    )
+    creating = measured["create-credential"].extra["create_credential"]
+    # The organisation with endpoints: the event and its deliveries, the most recording writes
+    # here.
+    adds = creating["recording_adds"][creating["labels"]["hooked"]]
+    target_rows.append(
+        {
+            "target": "recording an event adds ≤ 10 % to createCredential latency "
+            f"(event + {creating['endpoints']} deliveries)",
+            "value": round(adds * 100, 1),
+            "unit": " %",
+            "threshold": 10,
+            "met": adds <= 0.10,
+        }
+    )
     target_rows.append(
         {
             "target": "peak RSS per worker ≤ 150 MiB",
@@ -446,6 +557,15 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
             "signing": ALGORITHM,
             "token_reuse_seconds": "default (1)",
             "restricted_events": RESTRICTED_EVENTS,
+            "create_credential": (
+                f"{plan.credential_calls} createCredential calls per organisation after "
+                f"{plan.credential_warm_up} untimed, sequential on one connection, the two "
+                "organisations alternating; server without its embedded delivery worker"
+            ),
+            "webhooks": (
+                f"{plan.webhook_events} events, one partner-api worker, a local receiver "
+                "answering 204"
+            ),
         },
         "measurements": {
             key: {
@@ -537,12 +657,46 @@ def table(results: dict[str, Any], plan: Plan) -> str:
             f"{ratios[f'{key}_restricted_vs_bare']:.2f} | "
             f"{ratios[f'{key}_restricted_minus_unrestricted']:+.2f} |"
         )
+    lines += ["", *_create_credential_table(m["create-credential"]["create_credential"])]
+    webhooks = m["webhooks"]["webhooks"]
+    lines += [
+        "",
+        f"Webhook delivery, one worker, {webhooks['events']:,} events to a local receiver "
+        f"answering 204: **{webhooks['per_second']:,.0f} deliveries/s** "
+        f"({webhooks['seconds']:.2f} s from the first delivery to the last; worker peak RSS "
+        f"{webhooks['worker_peak_rss_mib']:.0f} MiB).",
+    ]
     lines += ["", "| target | reached | met |", "| --- | ---: | --- |"]
     for target in results["targets"]:
         lines.append(
-            f"| {target['target']} | {target['value']} | {'yes' if target['met'] else '**no**'} |"
+            f"| {target['target']} | {target['value']}{target.get('unit', '')} | "
+            f"{'yes' if target['met'] else '**no**'} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _create_credential_table(figures: dict[str, Any]) -> list[str]:
+    a, b = figures["labels"]["plain"], figures["labels"]["hooked"]
+    http, record = figures["http"], figures["in_process"]["record"]
+    operation = figures["in_process"]["operation"]
+    lines = [
+        f"| `createCredential`, {http[a]['calls']} sequential calls, one connection | "
+        "p50 ms | mean ms | in-process `create_credential` mean ms | in-process `record` mean ms "
+        "| `record` share of the operation | recording adds to the HTTP latency |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, what in ((a, "event row only"), (b, f"event + {figures['endpoints']} deliveries")):
+        lines.append(
+            f"| {label} ({what}) | {http[label]['p50_ms']:.2f} | {http[label]['mean_ms']:.2f} | "
+            f"{operation[label]['mean_ms']:.3f} | {record[label]['mean_ms']:.3f} | "
+            f"{figures['record_share_of_operation'][label]:.1%} | "
+            f"{figures['recording_adds'][label]:.1%} |"
+        )
+    lines.append(
+        f"| {b} against {a} | {figures['deliveries_overhead_p50']:+.1%} | "
+        f"{figures['deliveries_overhead_mean']:+.1%} | | | | |"
+    )
+    return lines
 
 
 def main() -> None:
@@ -553,7 +707,8 @@ def main() -> None:
         "--only",
         metavar="KEY",
         help="run only the step KEY (token/100, token-restricted/100, me, me-restricted, "
-        "list/1000, peer/gunicorn) or group (token, token-restricted, list, peer) and "
+        "list/1000, create-credential, webhooks, peer/gunicorn) or group (token, "
+        "token-restricted, list, peer) and "
         "print their figures; no results file, tables or plots (for investigating one figure)",
     )
     args = parser.parse_args()
@@ -583,11 +738,10 @@ def main() -> None:
             step_started = time.monotonic()
             result = step.run()
             measured[step.key] = result
-            print(
-                f"      {_describe(result)}, {time.monotonic() - step_started:.0f} s, "
-                f"load {result.load}",
-                flush=True,
-            )
+            for line in _details(result):
+                print(f"      {line}", flush=True)
+            took = f"{time.monotonic() - step_started:.0f} s"
+            print(f"      {', '.join([*_describe(result), took])}, load {result.load}", flush=True)
     if args.only is not None:
         return
     results = summarise(plan, measured, peer_versions)
@@ -605,8 +759,8 @@ def main() -> None:
     print(markdown)
 
 
-def _describe(measured: Measured) -> str:
-    parts = []
+def _describe(measured: Measured) -> list[str]:
+    parts: list[str] = []
     if measured.bare is not None:
         parts.append(f"baseline {measured.bare.requests_per_second:,.0f} req/s")
     if measured.ours is not None:
@@ -619,7 +773,16 @@ def _describe(measured: Measured) -> str:
         parts.append(f"PBKDF2 {measured.extra['pbkdf2_sequential_rps']:.2f} req/s")
     if measured.rss_mib is not None:
         parts.append(f"peak RSS {measured.rss_mib:.0f} MiB")
-    return ", ".join(parts)
+    return parts
+
+
+def _details(measured: Measured) -> list[str]:
+    """The steps whose figures do not fit one line: what each compares, line by line."""
+    if "webhooks" in measured.extra:
+        return [webhooks_bench.Throughput(**measured.extra["webhooks"]).describe()]
+    if "create_credential" in measured.extra:
+        return create_bench.describe(measured.extra["create_credential"]).splitlines()
+    return []
 
 
 if __name__ == "__main__":
