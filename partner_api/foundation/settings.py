@@ -5,10 +5,8 @@ defaults. Each default is written once, on its field below; `from_env` reads the
 falls back to that field, and production overrides the few defaults that differ there (GraphiQL,
 introspection, log format). Key material comes from the environment or a file
 (partner_api/foundation/settings_secrets.py); development generates what is missing, once, beside
-the
-database rather than in the working directory (partner_api/foundation/development_keys.py); the
-database
-records which keys it belongs to (auth/partners/key_fingerprints.py).
+the database rather than in the working directory (partner_api/foundation/development_keys.py);
+the database records which keys it belongs to (auth/partners/key_fingerprints.py).
 """
 
 from __future__ import annotations
@@ -21,12 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from partner_api.foundation import development_keys
-from partner_api.foundation.settings_notifications import (
-    LeakReportSettings,
-    MailSettings,
-    read_leak_reports,
-    read_mail,
-)
+from partner_api.foundation import settings_notifications as notifications
 from partner_api.foundation.settings_platform import (
     OrganisationMatch,
     PlatformSignIn,
@@ -34,10 +27,13 @@ from partner_api.foundation.settings_platform import (
 )
 from partner_api.foundation.settings_reader import ConfigurationError, EnvironmentReader
 from partner_api.foundation.settings_secrets import (
+    SIGNING_ALGORITHMS,
+    SigningAlgorithm,
     read_key_encryption_key,
     read_metrics_token,
     read_peppers,
     read_previous_key_encryption_keys,
+    read_signing_algorithm,
     refuse_shared_key,
 )
 from partner_api.foundation.settings_webhooks import WebhookWorkerSettings, read_webhook_worker
@@ -53,8 +49,6 @@ __all__ = [
 
 Environment = Literal["development", "production"]
 LogFormat = Literal["json", "text"]
-SigningAlgorithm = Literal["ES256", "EdDSA", "RS256"]
-SIGNING_ALGORITHMS: tuple[SigningAlgorithm, ...] = ("ES256", "EdDSA", "RS256")
 
 DATABASE_SCHEMES = ("sqlite://", "postgres://", "postgresql://", "asyncpg://")
 DEFAULT_DATA_DIR = Path("var")
@@ -127,8 +121,10 @@ class Settings:
     # Webhook delivery: the embedded worker, polling, leases (settings_webhooks.py).
     webhooks: WebhookWorkerSettings = field(default_factory=WebhookWorkerSettings)
     # Mail (SMTP or, without it, the log) and leak reports (settings_notifications.py).
-    mail: MailSettings = field(default_factory=MailSettings, repr=False)
-    leak_reports: LeakReportSettings = field(default_factory=LeakReportSettings)
+    mail: notifications.MailSettings = field(default_factory=notifications.MailSettings, repr=False)
+    leak_reports: notifications.LeakReportSettings = field(
+        default_factory=notifications.LeakReportSettings
+    )
 
     @property
     def production(self) -> bool:
@@ -226,8 +222,8 @@ class Settings:
                 "PARTNER_API_STALE_AFTER_DAYS", defaults.stale_after_days, 1, maximum=3650
             ),
             webhooks=read_webhook_worker(reader),
-            mail=read_mail(reader),
-            leak_reports=read_leak_reports(reader),
+            mail=notifications.read_mail(reader),
+            leak_reports=notifications.read_leak_reports(reader),
             env="production" if production else "development",
             data_dir=data_dir,
             development_key_dir=key_dir,
@@ -266,7 +262,7 @@ class Settings:
                 60,
                 maximum=24 * 60 * 60,
             ),
-            signing_algorithm=_signing_algorithm(reader, defaults.signing_algorithm),
+            signing_algorithm=read_signing_algorithm(reader, defaults.signing_algorithm),
             key_encryption_key=key_encryption_key,
             previous_key_encryption_keys=read_previous_key_encryption_keys(reader),
             audience_override=reader.text("PARTNER_API_AUDIENCE", "") or None,
@@ -301,13 +297,3 @@ class Settings:
                 maximum=250,
             ),
         )
-
-
-def _signing_algorithm(reader: EnvironmentReader, default: SigningAlgorithm) -> SigningAlgorithm:
-    wanted = reader.text("PARTNER_API_SIGNING_ALGORITHM", default)
-    for algorithm in SIGNING_ALGORITHMS:
-        if algorithm.lower() == wanted.lower():
-            return algorithm
-    raise ConfigurationError(
-        f"PARTNER_API_SIGNING_ALGORITHM must be one of {', '.join(SIGNING_ALGORITHMS)}"
-    )

@@ -10,6 +10,7 @@ material; development generates what is missing, once, in `key_dir`
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from partner_api.foundation import development_keys
 from partner_api.foundation.settings_reader import ConfigurationError, EnvironmentReader
@@ -97,3 +98,20 @@ def _refuse_placeholder(name: str, value: str, *, production: bool) -> None:
             f"{name} looks like a placeholder, not random key material; generate one with "
             "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
         )
+
+
+SigningAlgorithm = Literal["ES256", "EdDSA", "RS256"]
+SIGNING_ALGORITHMS: tuple[SigningAlgorithm, ...] = ("ES256", "EdDSA", "RS256")
+
+
+def read_signing_algorithm(
+    reader: EnvironmentReader, default: SigningAlgorithm
+) -> SigningAlgorithm:
+    """The algorithm new access tokens are signed with, in any letter case."""
+    wanted = reader.text("PARTNER_API_SIGNING_ALGORITHM", default)
+    for algorithm in SIGNING_ALGORITHMS:
+        if algorithm.lower() == wanted.lower():
+            return algorithm
+    raise ConfigurationError(
+        f"PARTNER_API_SIGNING_ALGORITHM must be one of {', '.join(SIGNING_ALGORITHMS)}"
+    )
