@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import aiosmtplib
-from tortoise.expressions import F, Q
+from tortoise.expressions import Q
 
 from models.admin import AdminUser
 from models.credential import Credential
@@ -41,6 +41,7 @@ from models.notifications import (
 from models.organisation import Organisation
 from partner_api.foundation.settings import Settings
 from partner_api.operations import mail_messages
+from partner_api.operations.leases import claim, due
 from partner_api.operations.mail_transport import (
     SmtpConfigurationError,
     SmtpTarget,
@@ -130,26 +131,11 @@ async def enqueue_endpoint_disabled(
     )
 
 
-def _lease_free(now: datetime) -> Q:
-    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-
-
 async def claim_due(now: datetime, *, limit: int = BATCH) -> list[MailMessage]:
-    """Up to `limit` due mails, each claimed by this caller alone for its next attempt."""
-    candidates = await (
-        MailMessage.filter(_lease_free(now), status=PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .limit(limit)
-    )
-    claimed: list[MailMessage] = []
-    for mail in candidates:
-        won = await MailMessage.filter(
-            _lease_free(now), id=mail.id, status=PENDING, attempts=mail.attempts
-        ).update(claimed_until=now + LEASE, attempts=F("attempts") + 1)
-        if won:
-            mail.attempts += 1
-            claimed.append(mail)
-    return claimed
+    """Up to `limit` due mails, each claimed by this caller alone for its next attempt
+    (leases.py)."""
+    candidates = await MailMessage.filter(due(now)).order_by("next_attempt_at", "id").limit(limit)
+    return await claim(MailMessage, candidates, now=now, lease=LEASE)
 
 
 def _mine(mail: MailMessage) -> Q:

@@ -29,15 +29,13 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from tortoise.expressions import F, Q
-from tortoise.transactions import in_transaction
-
 from models.notifications import DeliveryStatus, WebhookDelivery
 from partner_api.foundation.clock import utcnow
 from partner_api.foundation.outbound import OutboundResult, post
 from partner_api.foundation.outbound_policy import OutboundPolicy
 from partner_api.foundation.sealed import SealError
 from partner_api.foundation.settings import Settings
+from partner_api.operations.leases import claim, due
 from partner_api.operations.webhook_outcomes import Outcome, OutcomeLog
 from partner_api.operations.webhook_payload import message_id, payload, signed_headers
 from partner_api.operations.webhook_settings import signing_secret
@@ -47,35 +45,18 @@ logger = logging.getLogger("partner_api.webhooks")
 PENDING = DeliveryStatus.PENDING
 
 
-def _lease_free(now: datetime) -> Q:
-    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-
-
 async def claim_due(
     now: datetime, *, limit: int, lease: timedelta
 ) -> tuple[list[WebhookDelivery], bool]:
-    """Up to `limit` due deliveries, each claimed by this caller alone, with their endpoint and
-    event loaded; and whether the candidates filled `limit` (more may be waiting)."""
+    """Up to `limit` due deliveries, each claimed by this caller alone (leases.py), with their
+    endpoint and event loaded; and whether the candidates filled `limit` (more may be waiting)."""
     candidates = await (
-        WebhookDelivery.filter(_lease_free(now), status=PENDING, next_attempt_at__lte=now)
-        .filter(endpoint__enabled=True)
+        WebhookDelivery.filter(due(now), endpoint__enabled=True)
         .order_by("next_attempt_at")
         .limit(limit)
         .select_related("endpoint", "event")
     )
-    claimed: list[WebhookDelivery] = []
-    # One transaction, one commit for the batch. Rows are taken in id order, the same in every
-    # worker, so two workers claiming overlapping batches wait for each other on PostgreSQL
-    # instead of deadlocking.
-    async with in_transaction():
-        for delivery in sorted(candidates, key=lambda candidate: candidate.id):
-            won = await WebhookDelivery.filter(
-                _lease_free(now), id=delivery.id, status=PENDING, attempts=delivery.attempts
-            ).update(claimed_until=now + lease, attempts=F("attempts") + 1)
-            if won:
-                delivery.attempts += 1
-                delivery.claimed_until = now + lease
-                claimed.append(delivery)
+    claimed = await claim(WebhookDelivery, candidates, now=now, lease=lease)
     return claimed, len(candidates) == limit
 
 
