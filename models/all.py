@@ -14,6 +14,7 @@ from models.notifications import (
 from models.oauth import ChangeEvent, RevokedToken, SigningKey
 from models.organisation import Organisation
 from models.ticketing import Barcode, Event, IdempotentResponse, Order, OrderLine, Product
+from models.usage import UsageAddress, UsageCount, UsageError
 
 __all__ = [
     "AdminSession",
@@ -36,6 +37,9 @@ __all__ = [
     "Product",
     "RevokedToken",
     "SigningKey",
+    "UsageAddress",
+    "UsageCount",
+    "UsageError",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enums import AccessLevel, CredentialStatus
+from models.enums import AccessLevel, CredentialStatus, LimitMode
 
 if TYPE_CHECKING:
     from models.admin import AdminUser
@@ -64,6 +64,12 @@ class Credential(Model):
     revocation_reason = fields.CharField(max_length=500, null=True)
     last_used_at = fields.DatetimeField(null=True)
     last_used_ip = fields.CharField(max_length=45, null=True)
+    # Limits (per minute); null: the organisation's default, and when that is null too, the
+    # service setting (auth/partners/credential_limits.py resolves them, capped by the service
+    # maximum).
+    rate_limit_per_minute = fields.IntField(null=True)
+    token_quota_per_minute = fields.IntField(null=True)
+    limit_mode = fields.CharEnumField(LimitMode, max_length=16, default=LimitMode.ENFORCE)
 
     secrets: fields.ReverseRelation[CredentialSecret]
 

@@ -22,6 +22,14 @@ class AccessLevel(StrEnum):
     FINE_GRAINED = "FINE_GRAINED"
 
 
+class LimitMode(StrEnum):
+    """What a credential's rate limit and token quota do when spent: ENFORCE refuses (429),
+    MONITOR only counts and reports ("would have been limited")."""
+
+    ENFORCE = "ENFORCE"
+    MONITOR = "MONITOR"
+
+
 class CredentialStatus(StrEnum):
     ACTIVE = "ACTIVE"
     EXPIRED = "EXPIRED"

@@ -22,6 +22,10 @@ class Organisation(Model):
     leaked_secret_action = fields.CharEnumField(
         LeakedSecretAction, max_length=16, default=LeakedSecretAction.END_SECRET
     )
+    # Defaults for the organisation's credentials that set no limit of their own; null: the
+    # service setting (PARTNER_API_RATE_LIMIT_PER_MINUTE, PARTNER_API_TOKEN_QUOTA_PER_MINUTE).
+    default_rate_limit_per_minute = fields.IntField(null=True)
+    default_token_quota_per_minute = fields.IntField(null=True)
 
     class Meta:
         table = "organisation"
