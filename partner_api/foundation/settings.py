@@ -36,6 +36,7 @@ from partner_api.foundation.settings_secrets import (
     read_signing_algorithm,
     refuse_shared_key,
 )
+from partner_api.foundation.settings_usage import UsageSettings, read_usage
 from partner_api.foundation.settings_webhooks import WebhookWorkerSettings, read_webhook_worker
 
 __all__ = [
@@ -125,6 +126,8 @@ class Settings:
     leak_reports: notifications.LeakReportSettings = field(
         default_factory=notifications.LeakReportSettings
     )
+    # Usage counting and the maxima of per-credential limits (settings_usage.py).
+    usage: UsageSettings = field(default_factory=UsageSettings)
 
     @property
     def production(self) -> bool:
@@ -224,6 +227,7 @@ class Settings:
             webhooks=read_webhook_worker(reader),
             mail=notifications.read_mail(reader),
             leak_reports=notifications.read_leak_reports(reader),
+            usage=read_usage(reader),
             env="production" if production else "development",
             data_dir=data_dir,
             development_key_dir=key_dir,
