@@ -147,6 +147,28 @@ async def test_deliveries_go_only_to_enabled_endpoints_subscribed_to_the_type(db
     assert await WebhookDelivery.filter(endpoint=foreign).count() == 0
 
 
+async def test_each_subscribed_endpoint_gets_its_own_pending_delivery_of_the_event(db: Any) -> None:
+    """The deliveries are written by one statement in the database (their ids made there): each
+    a distinct version-4 UUID, pending, due at once, and the subscription matched exactly."""
+    org = await organisation()
+    subscribed = [await endpoint(org, [NotificationType.CREDENTIAL_CREATED.value]) for _ in "abc"]
+    near_miss = await endpoint(org, ["credential.created.v2", "credential"])
+
+    issued = await make_credential(organisation=org)
+
+    event = (await events(NotificationType.CREDENTIAL_CREATED))[0]
+    assert event.credential_id == issued.credential.id  # type: ignore[attr-defined]
+    assert event.data["credential"]["client_id"] == issued.credential.client_id
+    deliveries = await WebhookDelivery.filter(event=event)
+    assert sorted(d.endpoint_id for d in deliveries) == sorted(e.id for e in subscribed)  # type: ignore[attr-defined]
+    assert len({d.id for d in deliveries}) == 3
+    assert all(d.id.version == 4 for d in deliveries)
+    assert all(d.status is DeliveryStatus.PENDING and d.attempts == 0 for d in deliveries)
+    assert all(d.next_attempt_at == event.occurred_at for d in deliveries)
+    assert await WebhookDelivery.filter(endpoint=near_miss).count() == 0
+    assert await WebhookDelivery.filter(next_attempt_at__lte=event.occurred_at).count() == 3
+
+
 async def test_wh04_a_change_that_rolls_back_leaves_no_event_and_no_delivery(
     db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
