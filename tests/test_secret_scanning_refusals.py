@@ -22,6 +22,7 @@ from models.credential import CredentialSecret
 from models.notifications import LeakedSecretAction, LeakReport, NotificationEvent
 from models.oauth import ChangeEvent
 from models.organisation import Organisation
+from partner_api.foundation.outbound import OutboundResult
 from partner_api.foundation.outbound_policy import OutboundPolicy
 from partner_api.foundation.settings import Settings
 from partner_api.foundation.settings_notifications import LeakReportSettings
@@ -353,3 +354,28 @@ async def test_lk01_the_key_list_is_fetched_through_the_vetted_outbound_client(
 
     assert_error(response, 503, "temporarily_unavailable")
     assert github.fetches == 0
+
+
+@pytest.mark.parametrize("token", ["", "ghp_exampleTokenForTheKeyList"])
+async def test_the_key_list_fetch_sends_the_configured_github_token_and_only_then(
+    token: str,
+) -> None:
+    """PARTNER_API_GITHUB_TOKEN lifts GitHub's 60-an-hour limit on the key list; without it the
+    fetch carries no Authorization header at all."""
+    sent: list[dict[str, str]] = []
+
+    async def fetch(url: str, headers: dict[str, str], policy: OutboundPolicy) -> OutboundResult:
+        sent.append(headers)
+        return OutboundResult(status_code=200, latency_ms=1, error=None, body=b'{"public_keys":[]}')
+
+    keys = GitHubKeys(
+        "https://keys.example/list", OutboundPolicy(production=True), token=token, fetch=fetch
+    )
+    assert await keys.key("unknown") is None
+
+    assert len(sent) == 1
+    expected = {"Authorization": f"Bearer {token}"} if token else {}
+    assert {k: v for k, v in sent[0].items() if k == "Authorization"} == expected
+    settings = Settings.from_env({"PARTNER_API_GITHUB_TOKEN": token})
+    assert settings.leak_reports.github_token == token
+    assert token not in repr(settings) or not token

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from partner_api.foundation.settings_reader import EnvironmentReader
 
@@ -23,6 +23,9 @@ class LeakReportSettings:
     # Where GitHub publishes the keys that sign secret-scanning alerts; tests point it at a local
     # key server.
     github_keys_url: str = GITHUB_KEYS_URL
+    # Sent as `Authorization: Bearer` when fetching the key list: GitHub allows 60 unauthenticated
+    # requests an hour per address, 5,000 with a token (any token; it needs no scope).
+    github_token: str = field(default="", repr=False)
 
 
 def read_mail(reader: EnvironmentReader) -> MailSettings:
@@ -36,5 +39,6 @@ def read_mail(reader: EnvironmentReader) -> MailSettings:
 def read_leak_reports(reader: EnvironmentReader) -> LeakReportSettings:
     defaults = LeakReportSettings()
     return LeakReportSettings(
-        github_keys_url=reader.text("PARTNER_API_GITHUB_KEYS_URL", defaults.github_keys_url)
+        github_keys_url=reader.text("PARTNER_API_GITHUB_KEYS_URL", defaults.github_keys_url),
+        github_token=reader.text("PARTNER_API_GITHUB_TOKEN", ""),
     )

@@ -114,7 +114,8 @@ async def _get(url: str, headers: dict[str, str], policy: OutboundPolicy) -> Out
 class GitHubKeys:
     """GitHub's published keys, fetched on demand and cached (see the module docstring).
 
-    `clock` is the monotonic clock the cache ages by; `fetch` the outbound GET (both for tests).
+    `token` (optional) authenticates the fetch, for GitHub's higher rate limit. `clock` is the
+    monotonic clock the cache ages by; `fetch` the outbound GET (both for tests).
     """
 
     def __init__(
@@ -122,10 +123,14 @@ class GitHubKeys:
         url: str,
         policy: OutboundPolicy,
         *,
+        token: str = "",
         clock: Callable[[], float] = time.monotonic,
         fetch: Fetch = _get,
     ) -> None:
         self._url = url
+        self._headers = dict(_FETCH_HEADERS)
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
         self._policy = policy
         self._clock = clock
         self._fetch = fetch
@@ -144,7 +149,7 @@ class GitHubKeys:
 
     async def _refresh(self) -> None:
         self._attempted_at = self._clock()
-        result = await self._fetch(self._url, dict(_FETCH_HEADERS), self._policy)
+        result = await self._fetch(self._url, dict(self._headers), self._policy)
         if not result.ok:
             logger.warning("could not fetch GitHub's secret-scanning keys: %s", result.error)
             return

@@ -80,7 +80,9 @@ class SecretScanningEndpoint(AsgiEndpoint):
         self._hasher: KeyedHasher = services.hasher
         self._trusted_proxies = settings.trusted_proxies
         self.keys = GitHubKeys(
-            settings.leak_reports.github_keys_url, OutboundPolicy(production=settings.production)
+            settings.leak_reports.github_keys_url,
+            OutboundPolicy(production=settings.production),
+            token=settings.leak_reports.github_token,
         )
 
     async def respond(self, request: Request) -> Response:
