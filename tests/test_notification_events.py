@@ -158,7 +158,11 @@ async def test_each_subscribed_endpoint_gets_its_own_pending_delivery_of_the_eve
 
     event = (await events(NotificationType.CREDENTIAL_CREATED))[0]
     assert event.credential_id == issued.credential.id  # type: ignore[attr-defined]
-    assert event.data["credential"]["client_id"] == issued.credential.client_id
+    assert event.data["credential"] == {
+        "id": str(issued.credential.id),
+        "name": issued.credential.name,
+        "client_id": issued.credential.client_id,
+    }
     deliveries = await WebhookDelivery.filter(event=event)
     assert sorted(d.endpoint_id for d in deliveries) == sorted(e.id for e in subscribed)  # type: ignore[attr-defined]
     assert len({d.id for d in deliveries}) == 3
