@@ -73,7 +73,11 @@ class UsageCount(Model):
                 "reason",
             ),
         )
-        indexes = (("organisation_id", "granularity", "bucket_start"),)
+        # The second serves the retention sweep (auth/partners/usage_store.py).
+        indexes = (
+            ("organisation_id", "granularity", "bucket_start"),
+            ("granularity", "bucket_start"),
+        )
 
 
 class UsageAddress(Model):
@@ -94,7 +98,10 @@ class UsageAddress(Model):
     class Meta:
         table = "usage_address"
         unique_together = (("credential_id", "granularity", "bucket_start", "address"),)
-        indexes = (("organisation_id", "granularity", "bucket_start"),)
+        indexes = (
+            ("organisation_id", "granularity", "bucket_start"),
+            ("granularity", "bucket_start"),
+        )
 
 
 class UsageError(Model):
@@ -115,4 +122,8 @@ class UsageError(Model):
 
     class Meta:
         table = "usage_error"
-        indexes = (("credential_id", "occurred_at"), ("organisation_id", "occurred_at"))
+        indexes = (
+            ("credential_id", "occurred_at"),
+            ("organisation_id", "occurred_at"),
+            ("occurred_at",),
+        )
