@@ -160,6 +160,9 @@ def test_the_window_ends_after_its_length() -> None:
         revoked=False,
         secrets=(),
         loaded_at=0.0,
+        rate_limit_per_minute=1200,
+        token_quota_per_minute=600,
+        monitor_only=False,
     )
     secret_id = uuid4()
     recent = RecentTokens(window_seconds=1)

@@ -13,6 +13,8 @@ Each concept lives in its own module:
     introspection ................. auth/partners/introspection.py
     revocation .................... auth/partners/token_revocation.py
     usage and its audit ........... auth/partners/usage.py
+    usage counts per credential ... auth/partners/usage_counts.py, auth/partners/usage_store.py
+    limits per credential ......... auth/partners/credential_limits.py
 
 `active_token` is the revocation-aware verification the Partner API calls on every request
 (RS-10); `housekeeping` is the periodic upkeep of all of the above.
@@ -42,6 +44,7 @@ from auth.partners.client_authentication import ClientAuthenticator
 from auth.partners.client_credentials import ClientCredentialsGrant
 from auth.partners.client_secrets import AuthenticatedClient
 from auth.partners.credential_directory import CredentialDirectory, CredentialState
+from auth.partners.credential_limits import ServiceLimits
 from auth.partners.grants import Grant, grant_for
 from auth.partners.introspection import introspection_response
 from auth.partners.keyed_hash import KeyedHasher
@@ -54,6 +57,7 @@ from auth.partners.token_revocation import (
     still_relevant,
 )
 from auth.partners.usage import UsageRecorder
+from auth.partners.usage_counts import UsageCounts
 from partner_api.foundation.clock import utcnow
 from partner_api.foundation.metrics import VERIFIED_TOKEN_CACHE
 from partner_api.foundation.settings import Settings
@@ -76,7 +80,7 @@ class AuthorizationServer:
     def __init__(self, settings: Settings, hasher: KeyedHasher, counters: CounterFactory) -> None:
         self.settings = settings
         self.hasher = hasher
-        self.directory = CredentialDirectory()
+        self.directory = CredentialDirectory(limits=ServiceLimits.from_settings(settings))
         self.key_ring = KeyRing(active=None, published=())
         self.revoked_tokens: dict[str, int] = {}
         self.feed = ChangeFeed(
@@ -85,10 +89,17 @@ class AuthorizationServer:
         self.usage = UsageRecorder(
             last_used_interval=timedelta(seconds=settings.last_used_write_interval_seconds)
         )
+        # Usage per credential; flushed by the app's usage task (partner_api/web/app.py).
+        self.counts = UsageCounts(enabled=settings.usage.counting)
         self.clients = ClientAuthenticator(
-            settings, hasher, counters, directory=self.directory, usage=self.usage
+            settings,
+            hasher,
+            counters,
+            directory=self.directory,
+            usage=self.usage,
+            counts=self.counts,
         )
-        self.issuer = TokenIssuer(settings, counters, self.usage)
+        self.issuer = TokenIssuer(settings, counters, self.usage, self.counts)
         self.grants: dict[str, Grant] = {
             ClientCredentialsGrant.GRANT_TYPE: ClientCredentialsGrant(self)
         }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
@@ -42,6 +42,21 @@ async def publish(
     """Append a change; call inside the transaction that makes the change."""
     global _local_publications
     await ChangeEvent.create(kind=kind, credential_id=credential_id, jti=jti, expires_at=expires_at)
+    _local_publications += 1
+
+
+async def publish_credentials_changed(credential_ids: Sequence[UUID]) -> None:
+    """`publish(CREDENTIAL_CHANGED)` for many credentials in one insert (an organisation-wide
+    change, such as its default limits); call inside the transaction that makes the change."""
+    global _local_publications
+    if not credential_ids:
+        return
+    await ChangeEvent.bulk_create(
+        [
+            ChangeEvent(kind=ChangeKind.CREDENTIAL_CHANGED, credential_id=one)
+            for one in credential_ids
+        ]
+    )
     _local_publications += 1
 
 

@@ -5,7 +5,9 @@ Failures are counted per (client ID, address) and per address (TE-20); a throttl
 429 before its secret is looked at, and a partner authenticating from its own address is not
 locked out by an attacker elsewhere. Every refusal is the same `InvalidClient` (TE-14, CR-05),
 is logged with its reason, and is audited for a known client ID through the usage recorder's
-aggregate, which resolves client IDs when it flushes: refusing costs no database query.
+aggregate, which resolves client IDs when it flushes: refusing costs no database query. Refusals
+(and requests throttled before their secret is looked at, reason `throttled`) are counted in the
+credential's usage the same way (auth/partners/usage_counts.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from auth.partners.credential_directory import CredentialDirectory
 from auth.partners.keyed_hash import KeyedHasher
 from auth.partners.oauth_errors import InvalidClient, TooManyRequests
 from auth.partners.usage import UsageRecorder
+from auth.partners.usage_counts import UsageCounts
 from partner_api.foundation.metrics import count_client_authentication_failure
 from partner_api.foundation.settings import Settings
 from partner_api.foundation.throttle import CounterFactory
@@ -37,10 +40,12 @@ class ClientAuthenticator:
         *,
         directory: CredentialDirectory,
         usage: UsageRecorder,
+        counts: UsageCounts,
     ) -> None:
         self._hasher = hasher
         self._directory = directory
         self._usage = usage
+        self._counts = counts
         window = settings.token_failure_window_seconds
         self._failures_by_client_address = counters(
             name="token-failures-client-address",
@@ -64,6 +69,7 @@ class ClientAuthenticator:
             await self._failures_by_address.retry_after(address_key),
         )
         if wait:
+            self._counts.token_refused(presented.client_id[:CLIENT_ID_MAX_LENGTH], "throttled")
             raise TooManyRequests(wait)
         found = await verify_client(
             self._directory, self._hasher, presented, client_ip=client_ip, now=now
@@ -86,3 +92,4 @@ class ClientAuthenticator:
             extra={"client_id": client_id, "reason": reason, "client_ip": client_ip},
         )
         self._usage.token_refused(client_id=client_id, reason=reason, ip_address=client_ip, now=now)
+        self._counts.token_refused(client_id, reason)

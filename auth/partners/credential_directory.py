@@ -19,10 +19,12 @@ from uuid import UUID
 
 from tortoise.expressions import Q
 
+from auth.partners.credential_limits import ServiceLimits
 from models.credential import Credential, CredentialSecret, before_expiry
-from models.enums import AccessLevel
+from models.enums import AccessLevel, LimitMode
 from partner_api.foundation.metrics import CREDENTIAL_CACHE
 from partner_api.foundation.scopes import effective_scopes
+from partner_api.foundation.settings import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -59,6 +61,11 @@ class CredentialState:
     revoked: bool
     secrets: tuple[SecretState, ...]
     loaded_at: float
+    # The effective limits (auth/partners/credential_limits.py), per minute, and whether going
+    # over them is only counted (MONITOR) rather than refused.
+    rate_limit_per_minute: int
+    token_quota_per_minute: int
+    monitor_only: bool
 
     @cached_property
     def id_text(self) -> str:
@@ -109,7 +116,15 @@ class CredentialState:
 
 
 class CredentialDirectory:
-    def __init__(self, *, max_entries: int = 100_000, max_age_seconds: float = 300.0) -> None:
+    def __init__(
+        self,
+        *,
+        limits: ServiceLimits | None = None,
+        max_entries: int = 100_000,
+        max_age_seconds: float = 300.0,
+    ) -> None:
+        """`limits`: the service's limits and maxima; None: those of the default settings."""
+        self._limits = limits if limits is not None else ServiceLimits.from_settings(Settings())
         self._max_entries = max_entries
         self._max_age = max_age_seconds
         self._by_id: OrderedDict[UUID, CredentialState] = OrderedDict()
@@ -188,10 +203,12 @@ class CredentialDirectory:
             credential_id=credential_id,
             ended_at__isnull=True,
         )
+        organisation = credential.organisation
+        limits = self._limits
         state = CredentialState(
             id=credential.id,
             organisation_id=credential.organisation_id,  # type: ignore[attr-defined]
-            organisation_name=credential.organisation.name,
+            organisation_name=organisation.name,
             client_id=credential.client_id,
             name=credential.name,
             access_level=credential.access_level,
@@ -210,6 +227,13 @@ class CredentialDirectory:
                 for secret in secrets
             ),
             loaded_at=monotonic_now,
+            rate_limit_per_minute=limits.rate_limit(
+                credential.rate_limit_per_minute, organisation.default_rate_limit_per_minute
+            ),
+            token_quota_per_minute=limits.token_quota(
+                credential.token_quota_per_minute, organisation.default_token_quota_per_minute
+            ),
+            monitor_only=credential.limit_mode is LimitMode.MONITOR,
         )
         self._remember(state)
         return state

@@ -2,6 +2,11 @@
 events (RFC 9396) it asks for, the per-client issuance quota, a token reused within the short
 reuse window (auth.partners.token_reuse) or a newly signed one (auth.partners.access_tokens), and
 the usage record.
+
+The quota is the credential's own (auth/partners/credential_limits.py). Over it, a credential in
+ENFORCE mode is refused with 429, counted as TOKEN_REFUSED (reason `token_quota`) and
+RATE_LIMITED; one in MONITOR mode gets its token, and the request is counted as WOULD_LIMIT. Both
+are counted under the operation `POST /oauth/token`.
 """
 
 from __future__ import annotations
@@ -14,11 +19,19 @@ from auth.partners.access_tokens import IssuedToken, issue_access_token
 from auth.partners.authorization_details import claim_json, parse_request
 from auth.partners.client_secrets import AuthenticatedClient
 from auth.partners.credential_directory import CredentialState
-from auth.partners.oauth_errors import InvalidAuthorizationDetails, InvalidScope, TooManyRequests
+from auth.partners.credential_limits import TOKEN_OPERATION
+from auth.partners.oauth_errors import (
+    InvalidAuthorizationDetails,
+    InvalidScope,
+    OAuth2Error,
+    TooManyRequests,
+)
 from auth.partners.signing_keys import KeyRing, SigningKeyError
 from auth.partners.token_reuse import RecentTokens
 from auth.partners.usage import UsageRecorder
+from auth.partners.usage_counts import UsageCounts
 from models.tenancy import TenantScope
+from models.usage import UsageMetric
 from partner_api.foundation.settings import Settings
 from partner_api.foundation.throttle import CounterFactory
 
@@ -78,10 +91,17 @@ async def resolve_grant(
 
 
 class TokenIssuer:
-    def __init__(self, settings: Settings, counters: CounterFactory, usage: UsageRecorder) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        counters: CounterFactory,
+        usage: UsageRecorder,
+        counts: UsageCounts,
+    ) -> None:
         self._settings = settings
         self._lifetime = timedelta(seconds=settings.access_token_ttl_seconds)
         self._usage = usage
+        self._counts = counts
         self._quota = counters(
             name="token-quota", limit=settings.token_quota_per_minute, window_seconds=60
         )
@@ -101,13 +121,22 @@ class TokenIssuer:
         """A token for `client`, signed with `key_ring`'s active key; a token reused from the
         window only while its id is not in `revoked`."""
         credential, secret = client
-        scopes = resolve_scopes(requested_scope, credential.allowed_scopes())
-        grant = await resolve_grant(credential, scopes, requested_details)
+        counts = self._counts
+        try:
+            scopes = resolve_scopes(requested_scope, credential.allowed_scopes())
+            grant = await resolve_grant(credential, scopes, requested_details)
+        except OAuth2Error as error:
+            counts.event(credential, UsageMetric.TOKEN_REFUSED, reason=error.error)
+            raise
         scopes = grant.scopes
         details = None if grant.event_ids is None else claim_json(tuple(scopes), grant.event_ids)
-        wait = await self._quota.record(credential.client_id)
+        wait = await self._quota.record(credential.client_id, credential.token_quota_per_minute)
         if wait:
-            raise TooManyRequests(wait)
+            if not credential.monitor_only:
+                counts.event(credential, UsageMetric.TOKEN_REFUSED, reason="token_quota")
+                counts.event(credential, UsageMetric.RATE_LIMITED, operation=TOKEN_OPERATION)
+                raise TooManyRequests(wait)
+            counts.event(credential, UsageMetric.WOULD_LIMIT, operation=TOKEN_OPERATION)
         key = key_ring.active
         if key is None:
             raise SigningKeyError("no active signing key")
@@ -140,6 +169,7 @@ class TokenIssuer:
         logger.info(
             "access token issued", extra={"client_id": credential.client_id, "jti": issued.jti}
         )
+        counts.event(credential, UsageMetric.TOKEN_ISSUED)
         write_due = self._usage.token_issued(
             organisation_id=credential.organisation_id,
             credential_id=credential.id,

@@ -67,8 +67,15 @@ REQUEST_DURATION = HistogramFamily(
     # Sub-millisecond buckets: the hot paths answer in well under a millisecond of server time.
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+USAGE_FLUSHES = CounterFamily(
+    "partner_api_usage_flushes",
+    "Flushes of the per-credential usage counts to the database, by outcome (a failed one keeps "
+    "its counts for the next).",
+    ["outcome"],
+)
 register(
     REGISTRY,
+    USAGE_FLUSHES,
     TOKEN_REQUESTS,
     CLIENT_AUTHENTICATION_FAILURES,
     ACCESS_TOKEN_CHECKS,
@@ -139,6 +146,9 @@ class CacheCounters:
         self.hit: Count = CACHE_REQUESTS.labels(cache, "hit")
         self.miss: Count = CACHE_REQUESTS.labels(cache, "miss")
 
+
+USAGE_FLUSH_WRITTEN = USAGE_FLUSHES.labels("written")
+USAGE_FLUSH_FAILED = USAGE_FLUSHES.labels("failed")
 
 CREDENTIAL_CACHE = CacheCounters("credential_directory")
 VERIFIED_TOKEN_CACHE = CacheCounters("verified_tokens")

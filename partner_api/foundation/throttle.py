@@ -2,7 +2,10 @@
 
 `WindowCounter` is the seam, with two backends: in-process (one process, the default) and Redis
 (`REDIS_URL`; shared by every process). A counter allows `limit` events per `window_seconds` and
-key; `retry_after` says how long a key must wait once it reached the limit.
+key; `retry_after` says how long a key must wait once it reached the limit. `record` and `hit`
+take a `limit` of their own for the counters whose limit depends on the key (a credential's own
+rate limit and token quota, auth/partners/credential_limits.py): the count is kept per key, the
+comparison made with the limit given.
 
 Admin login and the token endpoint count *failures* (`retry_after` before trying, `record` after
 failing); the token endpoint's issuance quota counts *uses* (`record` and refuse when it answers
@@ -45,14 +48,16 @@ class WindowCounter(Protocol):
         """Seconds until `key` may act again; 0 when it is under its limit."""
         ...
 
-    async def record(self, key: str) -> int:
-        """Count one event; the wait (as `retry_after`) if this event went over the limit."""
+    async def record(self, key: str, limit: int | None = None) -> int:
+        """Count one event; the wait (as `retry_after`) if this event went over the limit
+        (`limit`, or the counter's own)."""
         ...
 
     async def reset(self, key: str) -> None: ...
 
-    async def hit(self, key: str) -> Usage:
-        """Count one use and report the key's standing (remaining < 0: over the limit)."""
+    async def hit(self, key: str, limit: int | None = None) -> Usage:
+        """Count one use and report the key's standing against `limit`, or the counter's own
+        (remaining < 0: over the limit)."""
         ...
 
 
@@ -96,7 +101,7 @@ class InMemoryWindowCounter:
         self._hits.inc()
         return self._wait(window)
 
-    def _count(self, key: str) -> _Window:
+    def _count(self, key: str, limit: int) -> _Window:
         """Count one event in `key`'s window (a new one if it had none or it ended)."""
         window = self._current(key)
         if window is None:
@@ -104,22 +109,24 @@ class InMemoryWindowCounter:
                 self._evict()
             window = self._windows[key] = _Window(started=self._monotonic(), count=0)
         window.count += 1
-        if window.count > self._limit:
+        if window.count > limit:
             self._hits.inc()
         return window
 
-    async def record(self, key: str) -> int:
-        window = self._count(key)
-        return 0 if window.count <= self._limit else self._wait(window)
+    async def record(self, key: str, limit: int | None = None) -> int:
+        limit = self._limit if limit is None else limit
+        window = self._count(key, limit)
+        return 0 if window.count <= limit else self._wait(window)
 
     async def reset(self, key: str) -> None:
         self._windows.pop(key, None)
 
-    async def hit(self, key: str) -> Usage:
+    async def hit(self, key: str, limit: int | None = None) -> Usage:
         # The Partner API's per-call limit: `_count` directly, not through `record` (one
         # coroutine and one lookup less per call).
-        window = self._count(key)
-        return Usage(self._limit, self._limit - window.count, self._wait(window))
+        limit = self._limit if limit is None else limit
+        window = self._count(key, limit)
+        return Usage(limit, limit - window.count, self._wait(window))
 
     def _evict(self) -> None:
         """Bound memory under a flood of distinct keys: drop ended windows, then the oldest."""
@@ -171,21 +178,22 @@ class RedisWindowCounter:
             return None
         return int(count), max(1, math.ceil(int(ttl_ms) / 1000)) if int(ttl_ms) > 0 else 1
 
-    async def record(self, key: str) -> int:
+    async def record(self, key: str, limit: int | None = None) -> int:
         counted = await self._increment(key)
-        if counted is None or counted[0] <= self._limit:
+        if counted is None or counted[0] <= (self._limit if limit is None else limit):
             return 0
         self._hits.inc()
         return counted[1]
 
-    async def hit(self, key: str) -> Usage:
+    async def hit(self, key: str, limit: int | None = None) -> Usage:
+        limit = self._limit if limit is None else limit
         counted = await self._increment(key)
         if counted is None:
-            return Usage(limit=self._limit, remaining=self._limit, reset_seconds=self._window)
+            return Usage(limit=limit, remaining=limit, reset_seconds=self._window)
         count, reset = counted
-        if count > self._limit:
+        if count > limit:
             self._hits.inc()
-        return Usage(limit=self._limit, remaining=self._limit - count, reset_seconds=reset)
+        return Usage(limit=limit, remaining=limit - count, reset_seconds=reset)
 
     async def reset(self, key: str) -> None:
         try:

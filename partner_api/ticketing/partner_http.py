@@ -11,6 +11,7 @@ partner_responses.py, and writes made idempotent by idempotency.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -21,8 +22,10 @@ from tortoise.queryset import QuerySet
 
 from auth.partners.access_tokens import effective_event_ids
 from auth.partners.resource_server import Partner, ResourceServer
+from auth.partners.usage_counts import UsageCounts
 from models.tenancy import TenantScope
 from models.ticketing import Barcode, Order, OrderStatus
+from partner_api.foundation.client_address import Network
 from partner_api.foundation.clock import utcnow
 from partner_api.foundation.throttle import WindowCounter
 from partner_api.ticketing.api_error import ApiError
@@ -57,13 +60,31 @@ def _not_found() -> ApiError:
 
 
 class PartnerApi:
-    def __init__(self, resource_server: ResourceServer, rate_limit: WindowCounter) -> None:
+    def __init__(
+        self,
+        resource_server: ResourceServer,
+        rate_limit: WindowCounter,
+        counts: UsageCounts,
+        *,
+        trusted_proxies: Sequence[Network] = (),
+    ) -> None:
         self._resource_server = resource_server
         self._rate_limit = rate_limit
+        self._counts = counts
+        self._trusted_proxies = trusted_proxies
 
     def routes(self) -> list[Route]:
         def route(path: str, scope: str | None, handler: Handler, method: str = "GET") -> Route:
-            endpoint = PartnerEndpoint(self._resource_server, self._rate_limit, scope, handler)
+            endpoint = PartnerEndpoint(
+                self._resource_server,
+                self._rate_limit,
+                scope,
+                handler,
+                # Usage is counted by route template, never by the concrete path.
+                operation=f"{method} /partner/v1{path}",
+                counts=self._counts,
+                trusted_proxies=self._trusted_proxies,
+            )
             # Named `endpoint`, as Starlette names a route whose endpoint is a function of that
             # name, not after the class; the method list must be given, an ASGI endpoint would
             # take any.

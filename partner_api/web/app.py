@@ -80,6 +80,14 @@ async def _housekeeping(server: AuthorizationServer) -> None:
             logger.exception("housekeeping failed; retrying")
 
 
+async def _count_usage(server: AuthorizationServer, interval_seconds: float) -> None:
+    """Add the usage counted in this process to the database every `interval_seconds`
+    (settings.usage.flush_seconds), and sweep old usage; a last flush runs on shutdown."""
+    while True:
+        await asyncio.sleep(interval_seconds)
+        await server.counts.housekeeping()
+
+
 async def http_error(request: Request, error: Exception) -> Response:
     """Unknown paths and wrong methods answer in the one JSON error shape, not plain text."""
     assert isinstance(error, HTTPException)
@@ -132,6 +140,9 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
                 listener = MetricsListener(settings.metrics_host, settings.metrics_port)
                 listener.start()
             task = asyncio.create_task(_housekeeping(server))
+            counting = asyncio.create_task(
+                _count_usage(server, float(settings.usage.flush_seconds))
+            )
             # Webhooks go out (and time-based notifications are recorded) from every serving
             # process unless separate `partner-api worker` processes do it; on shutdown the
             # attempts in flight finish first.
@@ -149,10 +160,12 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
                 stop_delivering.set()
                 if delivering is not None:
                     await delivering
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                for periodic in (task, counting):
+                    periodic.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await periodic
                 await server.housekeeping(force=True)
+                await server.counts.flush()
                 if services.redis is not None:
                     await services.redis.aclose()
 
@@ -160,6 +173,8 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         *PartnerApi(
             ResourceServer(server, trusted_proxies=settings.trusted_proxies),
             services.partner_rate_limit,
+            server.counts,
+            trusted_proxies=settings.trusted_proxies,
         ).routes(),
         *OAuthEndpoints(server, settings).routes(),
     ]

@@ -119,7 +119,7 @@ def errors() -> str:
 
 def rate_limits(settings: Settings) -> str:
     headers = [
-        ["<code>RateLimit-Limit</code>", "Requests allowed per window."],
+        ["<code>RateLimit-Limit</code>", "Requests your credential may make per minute."],
         ["<code>RateLimit-Remaining</code>", "Requests left in this window."],
         ["<code>RateLimit-Reset</code>", "Seconds until the window resets."],
     ]
@@ -128,13 +128,31 @@ def rate_limits(settings: Settings) -> str:
         "Rate limits",
         paragraph(
             f"Each credential may make {settings.partner_rate_limit_per_minute} Partner API "
-            "requests per minute. Every authenticated response tells you where you stand:"
+            "requests per minute, unless the organisation that gave it to you set another limit: "
+            "an organisation may set a default for all its credentials and a different limit "
+            "per credential (up to "
+            f"{settings.usage.max_rate_limit_per_minute} a minute), so two of your credentials "
+            "may have different limits. Every authenticated response tells you where you stand, "
+            "with your credential's own limit:"
         )
         + table(["Header", "Meaning"], headers)
         + paragraph(
             "Over the limit the answer is 429 `rate_limited` with `Retry-After` (seconds). Wait "
             "that long before the next request; spread bulk work over time instead of bursting, "
-            "and back off further on repeated 429s."
+            "and back off further on repeated 429s. Read the limit from `RateLimit-Limit` rather "
+            "than building it into your code: it may change, and takes effect within a second."
+        )
+        + paragraph(
+            "A limit may be set in monitor mode while the organisation tries it out: then "
+            "nothing is refused, but the headers already show the limit, and `RateLimit-"
+            "Remaining` stays at 0 once you are over it. Treat a remaining of 0 as a 429 to come."
+        )
+        + paragraph(
+            f"The token endpoint has a quota of its own: {settings.token_quota_per_minute} tokens "
+            "per credential and minute, or what the organisation set for your credential "
+            "(likewise in monitor mode or not). Over it, the token endpoint answers 429 "
+            "`temporarily_unavailable` with `Retry-After`; reuse a token until it expires "
+            "instead of asking for one per request."
         ),
     )
 

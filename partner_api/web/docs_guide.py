@@ -150,7 +150,8 @@ def authentication(settings: Settings) -> str:
         f"{settings.token_max_failures_per_client_address} failures per client ID and address "
         f"within {duration(settings.token_failure_window_seconds)} the token endpoint answers "
         f"429 with `Retry-After`. A credential may get {settings.token_quota_per_minute} tokens "
-        "per minute: reuse a token until it expires.",
+        "per minute, unless its organisation set another quota (see Rate limits): reuse a token "
+        "until it expires.",
     ]
     items = [inline(point) for point in points]
     items.insert(
