@@ -12,14 +12,14 @@ from typing import TypeVar
 import strawberry
 
 from partner_api.foundation.clock import utcnow
-from partner_api.foundation.validation import InvalidInput
+from partner_api.foundation.validation import InvalidInput, clean_limit
 from partner_api.operations import credential_changes, previous_secrets
 from partner_api.operations import credentials as lifecycle
 from partner_api.operations.credentials import KEEP, CredentialChanges, CredentialDraft, Keep
 from partner_api.operations.lifecycle import LifecycleWindows
-from resolvers.credential_nodes import credential_node
 from resolvers.mutation_inputs import given, may_manage, required
 from schema.context import Context
+from schema.credential_nodes import credential_node
 from schema.inputs import (
     CreateCredentialInput,
     EndPreviousSecretInput,
@@ -71,6 +71,22 @@ def _event_restriction(input: UpdateCredentialInput) -> list[str] | Keep | None:
     if not given:
         return KEEP
     return [str(value) for value in event_ids or ()]
+
+
+def _limit(
+    value: int | None, use_organisation: bool | None, field: str, maximum: int
+) -> int | Keep | None:
+    """The credential's own limit (1 to `maximum`); `use_organisation` returns it to the
+    organisation's default (None); omitted or null keeps it. Both at once is refused."""
+    if use_organisation is True:
+        if value is not strawberry.UNSET and value is not None:
+            raise InvalidInput(
+                field, "Choose either a limit of its own or the organisation's default, not both."
+            )
+        return None
+    if value is strawberry.UNSET or value is None:
+        return KEEP
+    return clean_limit(value, field=field, maximum=maximum)
 
 
 async def create_credential(
@@ -186,6 +202,7 @@ async def update_credential(
     context = info.context
     if not may_manage(context):
         return PermissionDenied(message=PERMISSION_DENIED)
+    maxima = context.services.settings.usage
     try:
         changes = CredentialChanges(
             name=required(input.name, "name"),
@@ -195,6 +212,23 @@ async def update_credential(
             expires_at=given(input.expires_at),
             ip_allowlist=given(input.ip_allowlist),
             event_ids=_event_restriction(input),
+            rate_limit_per_minute=_limit(
+                input.rate_limit_per_minute,
+                input.use_organisation_rate_limit,
+                "rateLimitPerMinute",
+                maxima.max_rate_limit_per_minute,
+            ),
+            token_quota_per_minute=_limit(
+                input.token_quota_per_minute,
+                input.use_organisation_token_quota,
+                "tokenQuotaPerMinute",
+                maxima.max_token_quota_per_minute,
+            ),
+            limit_mode=(
+                KEEP
+                if input.limit_mode is None or input.limit_mode is strawberry.UNSET
+                else input.limit_mode
+            ),
         )
         updated = await credential_changes.update_credential(
             context.tenant, context.actor, str(input.id), changes, now=utcnow()

@@ -12,10 +12,11 @@ from models.audit import AuditEvent as AuditEventModel
 from models.enums import CredentialStatus
 from models.tenancy import parse_id
 from partner_api.foundation.clock import utcnow
-from resolvers.credential_nodes import credential_node, credential_nodes
+from schema.audit_types import AuditEvent
 from schema.context import Context
+from schema.credential_nodes import credential_node, credential_nodes
 from schema.pagination import Connection, paginate
-from schema.types import AuditEvent, Credential, PartnerApiInfo
+from schema.types import Credential, PartnerApiInfo
 
 
 async def partner_api(info: strawberry.Info[Context, None]) -> PartnerApiInfo:

@@ -1,15 +1,17 @@
-"""The organisation's credential policy (maximum credential lifetime): changed by owners and
-admins only (CR-09), always for the caller's own organisation (CR-07)."""
+"""The organisation's credential policy (maximum credential lifetime, default limits): changed by
+owners and admins only (CR-09), always for the caller's own organisation (CR-07)."""
 
 from __future__ import annotations
 
 import strawberry
 
-from partner_api.foundation.validation import InvalidInput
+from partner_api.foundation.validation import InvalidInput, Keep, clean_limit
 from partner_api.operations import credential_policy
-from resolvers.mutation_inputs import may_manage
+from partner_api.operations.credential_policy import PolicyChanges
+from resolvers.mutation_inputs import given, may_manage
 from schema.context import Context
 from schema.inputs import UpdateCredentialPolicyInput
+from schema.policy_types import CredentialPolicy
 from schema.results import (
     POLICY_PERMISSION_DENIED,
     CredentialPolicyUpdated,
@@ -17,7 +19,12 @@ from schema.results import (
     UpdateCredentialPolicyResult,
     ValidationError,
 )
-from schema.types import CredentialPolicy
+
+
+def _default_limit(value: int | None, field: str, maximum: int) -> int | Keep | None:
+    """Omitted: unchanged; null: the service setting; else 1 to `maximum`."""
+    chosen = given(value)
+    return chosen if isinstance(chosen, Keep) else clean_limit(chosen, field=field, maximum=maximum)
 
 
 async def update_credential_policy(
@@ -27,11 +34,23 @@ async def update_credential_policy(
     if not may_manage(context):
         return PermissionDenied(message=POLICY_PERMISSION_DENIED)
     scope = context.tenant
+    settings = context.services.settings
     try:
-        days = await credential_policy.update_policy(
-            scope, context.actor, input.max_credential_lifetime_days
+        changes = PolicyChanges(
+            max_credential_lifetime_days=input.max_credential_lifetime_days,
+            default_rate_limit_per_minute=_default_limit(
+                input.default_rate_limit_per_minute,
+                "defaultRateLimitPerMinute",
+                settings.usage.max_rate_limit_per_minute,
+            ),
+            default_token_quota_per_minute=_default_limit(
+                input.default_token_quota_per_minute,
+                "defaultTokenQuotaPerMinute",
+                settings.usage.max_token_quota_per_minute,
+            ),
         )
+        policy = await credential_policy.update_policy(scope, context.actor, changes)
     except InvalidInput as error:
         return ValidationError(message=error.message, field=error.field)
-    context.policy_changed(scope.organisation_id, days)
-    return CredentialPolicyUpdated(policy=CredentialPolicy(max_credential_lifetime_days=days))
+    context.policy_changed(scope.organisation_id, policy)
+    return CredentialPolicyUpdated(policy=CredentialPolicy.from_policy(policy, settings))

@@ -8,9 +8,10 @@ Three figures, each over the document with its fragments expanded:
 - **aliases**: how many aliased fields the operations select.
 - **cost**: how many field results the operations can produce. A field counts 1 (plus 1 per
   directive on it) and multiplies what it selects by its list size: a list of objects by
-  `LIST_SIZE_ESTIMATE`, a field returning a Relay connection by its page size (its literal
-  `first`, the largest page when `first` comes from a variable, the default page otherwise),
-  and that connection's `edges` by 1.
+  `LIST_SIZE_ESTIMATE`, or by its known size in `LIST_SIZES` when it may be longer (a usage
+  series has up to 60 buckets), a field returning a Relay connection by its page size (its
+  literal `first`, the largest page when `first` comes from a variable, the default page
+  otherwise), and that connection's `edges` by 1.
 
 Each fragment is measured once and its figures reused at every spread, so a fragment spread
 twice in each of thirty nested fragments costs thirty measurements, not 2³⁰ walks (Strawberry's
@@ -46,6 +47,13 @@ from graphql import (
 )
 
 LIST_SIZE_ESTIMATE = 10
+# (type, field) -> the most items the list can hold, where that is more than the estimate.
+LIST_SIZES = {
+    ("Usage", "series"): 60,
+    ("OrganisationUsage", "series"): 60,
+    ("Usage", "lastErrors"): 20,
+    ("OrganisationUsage", "lastErrors"): 20,
+}
 CEILING = 1 << 40
 
 
@@ -188,7 +196,9 @@ class DocumentMeter:
         # A connection's page was counted by the field that returned the connection.
         if node.name.value == "edges" and _is_connection(parent):
             return 1
-        return LIST_SIZE_ESTIMATE
+        if parent is None:
+            return LIST_SIZE_ESTIMATE
+        return LIST_SIZES.get((parent.name, node.name.value), LIST_SIZE_ESTIMATE)
 
 
 def _spread_names(selection_set: SelectionSetNode) -> list[str]:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import strawberry
 
-from models.enums import AccessLevel, ActorType, AuditAction, CredentialStatus, Role
+from models.enums import AccessLevel, ActorType, AuditAction, CredentialStatus, LimitMode, Role
 
-for _enum in (AccessLevel, CredentialStatus, Role, ActorType, AuditAction):
+for _enum in (AccessLevel, CredentialStatus, Role, ActorType, AuditAction, LimitMode):
     strawberry.enum(_enum)
 
-__all__ = ["AccessLevel", "ActorType", "AuditAction", "CredentialStatus", "Role"]
+__all__ = ["AccessLevel", "ActorType", "AuditAction", "CredentialStatus", "LimitMode", "Role"]

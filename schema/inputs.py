@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from schema.enums import AccessLevel
+from schema.enums import AccessLevel, LimitMode
 
 
 @strawberry.input
@@ -69,6 +69,31 @@ class UpdateCredentialInput:
         default=strawberry.UNSET,
         description="`true` lifts the event restriction: every event of the organisation again.",
     )
+    rate_limit_per_minute: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Partner API calls per minute, 1 to `credentialPolicy.maxRateLimitPerMinute`; "
+            "omitted or null: unchanged."
+        ),
+    )
+    token_quota_per_minute: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Access tokens per minute, 1 to `credentialPolicy.maxTokenQuotaPerMinute`; omitted "
+            "or null: unchanged."
+        ),
+    )
+    limit_mode: LimitMode | None = strawberry.field(
+        default=strawberry.UNSET, description="Omitted or null: unchanged."
+    )
+    use_organisation_rate_limit: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="`true`: the organisation's default rate limit again.",
+    )
+    use_organisation_token_quota: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="`true`: the organisation's default token quota again.",
+    )
 
 
 @strawberry.input
@@ -83,4 +108,16 @@ class EndPreviousSecretInput:
 class UpdateCredentialPolicyInput:
     max_credential_lifetime_days: int | None = strawberry.field(
         default=None, description="1 to 3650 days; null or omitted: no limit."
+    )
+    default_rate_limit_per_minute: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "1 to `maxRateLimitPerMinute`; null: the service setting; omitted: unchanged."
+        ),
+    )
+    default_token_quota_per_minute: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "1 to `maxTokenQuotaPerMinute`; null: the service setting; omitted: unchanged."
+        ),
     )

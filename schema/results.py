@@ -8,7 +8,8 @@ from typing import Annotated
 import strawberry
 
 from schema.enums import CredentialStatus
-from schema.types import Credential, CredentialPolicy, Viewer
+from schema.policy_types import CredentialPolicy
+from schema.types import Credential, Viewer
 
 
 @strawberry.interface(description="An expected failure, shown to the user as it is.")

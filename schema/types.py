@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
 from uuid import UUID
 
 import strawberry
-from strawberry.scalars import JSON
 
 from models.admin import AdminUser
-from models.audit import AuditEvent as AuditEventModel
 from models.credential import Credential as CredentialModel
 from models.credential import CredentialSecret as CredentialSecretModel
 from models.ticketing import Event as EventModel
 from partner_api.foundation.scopes import CATALOGUE
 from partner_api.foundation.settings import Settings
 from partner_api.operations.credentials import effective_scopes
+from partner_api.operations.usage_report import UsageRange
 from schema.context import Context
-from schema.enums import AccessLevel, ActorType, AuditAction, CredentialStatus, Role
+from schema.enums import AccessLevel, CredentialStatus, LimitMode, Role
+from schema.policy_types import CredentialPolicy
+from schema.usage_types import OrganisationUsage, Usage, usage_parts
 
 LAST_USED_LAG = (
     "Usage is recorded when the secret obtains an access token, and reaches the database up to "
@@ -35,15 +35,13 @@ class User:
         return cls(email=user.email)
 
 
-@strawberry.type(description="The organisation's rules for its credentials.")
-class CredentialPolicy:
-    max_credential_lifetime_days: int | None = strawberry.field(
-        description=(
-            "The furthest expiry, in days from the moment of creation or change, that a "
-            "credential may be given; null: no limit. Creating a credential without an expiry "
-            "gives it this maximum. Existing credentials are not cut short when it changes."
-        )
-    )
+async def _organisation_usage(
+    info: strawberry.Info[Context, None], range: UsageRange
+) -> OrganisationUsage:
+    # Imported here: it builds Credential nodes, so it imports this module.
+    from schema.credential_nodes import organisation_usage
+
+    return await organisation_usage(info.context, range, usage_parts(info.selected_fields))
 
 
 @strawberry.type
@@ -53,8 +51,14 @@ class Organisation:
 
     @strawberry.field
     async def credential_policy(self, info: strawberry.Info[Context, None]) -> CredentialPolicy:
-        days = await info.context.max_lifetime_days(UUID(str(self.id)))
-        return CredentialPolicy(max_credential_lifetime_days=days)
+        context = info.context
+        policy = await context.organisation_policy(UUID(str(self.id)))
+        return CredentialPolicy.from_policy(policy, context.services.settings)
+
+    usage: OrganisationUsage = strawberry.field(
+        resolver=_organisation_usage,
+        description="Every credential's usage summed, and the busiest credentials.",
+    )
 
 
 @strawberry.type
@@ -129,10 +133,20 @@ class CredentialSecret:
         )
 
 
+async def _credential_usage(
+    root: Credential, info: strawberry.Info[Context, None], range: UsageRange
+) -> Usage:
+    # Batched: the page's credentials asking for the same range are read together.
+    parts = usage_parts(info.selected_fields)
+    return Usage.from_report(await info.context.credential_usage(UUID(root.id), range, parts))
+
+
 @strawberry.type
 class Credential:
-    """Built by `resolvers.credential_nodes`, which loads a page's secrets, creators and policy at
-    once: every field is a plain value, so a page completes without per-credential awaits."""
+    """Built by `schema.credential_nodes`, which loads a page's secrets, creators and policy at
+    once: every field but `usage` is a plain value, so a page completes without per-credential
+    awaits; `usage`, when selected, is read for the whole page at once (`Context.
+    credential_usage`)."""
 
     id: strawberry.ID
     name: str
@@ -182,6 +196,29 @@ class Credential:
             "reaches nothing upcoming."
         )
     )
+    rate_limit_per_minute: int | None = strawberry.field(
+        description="The credential's own rate limit; null: the organisation's default."
+    )
+    token_quota_per_minute: int | None = strawberry.field(
+        description="The credential's own token quota; null: the organisation's default."
+    )
+    limit_mode: LimitMode = strawberry.field(
+        description="ENFORCE refuses calls over the limits (429); MONITOR only counts them."
+    )
+    effective_rate_limit_per_minute: int = strawberry.field(
+        description=(
+            "The rate limit in force: the credential's, else the organisation's default, else "
+            "the service setting, at most the service maximum."
+        )
+    )
+    effective_token_quota_per_minute: int = strawberry.field(
+        description="The token quota in force, resolved like effectiveRateLimitPerMinute."
+    )
+
+    usage: Usage = strawberry.field(
+        resolver=_credential_usage,
+        description="Calls, errors and tokens over a range (VIEWER and up).",
+    )
 
     @classmethod
     def from_model(
@@ -195,7 +232,9 @@ class Credential:
         stale: bool,
         exceeds_policy: bool,
         events: list[Event] | None,
+        limits: tuple[int, int],
     ) -> Credential:
+        """`limits`: the effective rate limit and token quota."""
         return cls(
             id=strawberry.ID(str(credential.id)),
             name=credential.name,
@@ -217,40 +256,11 @@ class Credential:
             secrets=secrets,
             events=events,
             restriction_lapsed=events is not None and all(event.ends_at <= now for event in events),
-        )
-
-
-@strawberry.type
-class AuditActor:
-    type: ActorType
-    label: str = strawberry.field(description="The user's e-mail or the credential's client ID.")
-
-
-@strawberry.type
-class AuditEvent:
-    id: strawberry.ID
-    action: AuditAction
-    occurred_at: datetime
-    actor: AuditActor
-    credential_id: strawberry.ID | None
-    ip_address: str | None
-    user_agent: str | None
-    before: JSON | None
-    after: JSON | None
-
-    @classmethod
-    def from_model(cls, event: AuditEventModel) -> AuditEvent:
-        credential_id: Any = event.credential_id  # type: ignore[attr-defined]
-        return cls(
-            id=strawberry.ID(str(event.id)),
-            action=event.action,
-            occurred_at=event.occurred_at,
-            actor=AuditActor(type=event.actor_type, label=event.actor_label),
-            credential_id=None if credential_id is None else strawberry.ID(str(credential_id)),
-            ip_address=event.ip_address,
-            user_agent=event.user_agent,
-            before=cast("JSON", event.before),
-            after=cast("JSON", event.after),
+            rate_limit_per_minute=credential.rate_limit_per_minute,
+            token_quota_per_minute=credential.token_quota_per_minute,
+            limit_mode=credential.limit_mode,
+            effective_rate_limit_per_minute=limits[0],
+            effective_token_quota_per_minute=limits[1],
         )
 
 

@@ -1,10 +1,12 @@
 """A page of credentials is loaded in a fixed number of queries, whatever its size, and its nodes
 are plain values.
 
-`resolvers/credential_nodes.py` loads the page's live secrets, creators and the organisation's
+`schema/credential_nodes.py` loads the page's live secrets, creators and the organisation's
 policy once per page, so GraphQL completes the nodes without a query (or an await) per
-credential. These tests count the SQL statements of the admin page's own `Credentials` operation
-and check that the batched values land on the right nodes.
+credential; the page's `usage(range: LAST_DAY) { calls errors }` is read for all of its
+credentials at once (`Context.credential_usage`). These tests count the SQL statements of the
+admin page's own `Credentials` operation and check that the batched values land on the right
+nodes.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from tests.helpers import (
     regenerate_via_graphql,
 )
 
-# The session, the page, its live secrets, its creators, the policy, and the COUNT.
-QUERIES_PER_PAGE = 6
+# The session, the page, its live secrets, its creators, the policy, the COUNT, and the usage.
+QUERIES_PER_PAGE = 7
 
 
 async def page(client: httpx.AsyncClient, token: str) -> list[dict[str, Any]]:
@@ -77,13 +79,16 @@ async def test_batched_creators_and_secrets_land_on_their_own_credentials(
     assert current["createdAt"] > previous["createdAt"]
 
 
-def test_credential_nodes_have_no_field_resolvers() -> None:
+def test_credential_nodes_have_no_field_resolvers_but_usage() -> None:
     """A resolver on any of these types would run once per credential on every page (an async
-    one is an awaitable each: 60 per page of 20 made the list 0.53 of plain Strawberry)."""
-    for node_type in (Credential, CredentialSecret, User):
+    one is an awaitable each: 60 per page of 20 made the list 0.53 of plain Strawberry). `usage`
+    takes an argument, so it needs one; it runs only when selected, reading the whole page's
+    usage in one batch."""
+    expected = {Credential: ["usage"], CredentialSecret: [], User: []}
+    for node_type, allowed in expected.items():
         with_resolvers = [
             field.python_name
             for field in get_object_definition(node_type, strict=True).fields
             if field.base_resolver is not None
         ]
-        assert with_resolvers == [], (node_type.__name__, with_resolvers)
+        assert with_resolvers == allowed, (node_type.__name__, with_resolvers)

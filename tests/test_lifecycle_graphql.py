@@ -15,7 +15,7 @@ import pytest
 from models.credential import Credential, CredentialSecret
 from partner_api.foundation.clock import utcnow
 from partner_api.foundation.settings import Settings
-from partner_api.operations.credential_policy import max_lifetime_days
+from partner_api.operations.credential_policy import OrganisationPolicy, organisation_policy
 from tests.helpers import (
     TEST_KEY_ENCRYPTION_KEY,
     TEST_PEPPER,
@@ -232,12 +232,12 @@ async def test_a_page_of_credentials_reads_the_policy_once(
         await create(client, token, name=f"Partner {index}")
     reads: list[object] = []
 
-    async def counting(organisation_id: Any) -> int | None:
+    async def counting(organisation_id: Any) -> OrganisationPolicy:
         reads.append(organisation_id)
         await asyncio.sleep(0.01)  # long enough for every resolver to ask while it is pending
-        return await max_lifetime_days(organisation_id)
+        return await organisation_policy(organisation_id)
 
-    monkeypatch.setattr("schema.context.max_lifetime_days", counting)
+    monkeypatch.setattr("schema.context.organisation_policy", counting)
     body = await gql(client, operation("Credentials"), {"first": 20}, token=token)
     assert "errors" not in body, body
     edges = body["data"]["credentials"]["edges"]

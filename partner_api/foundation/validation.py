@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 
 from models.enums import AccessLevel
 from partner_api.foundation.scopes import in_catalogue_order, unknown_scopes
@@ -38,6 +39,15 @@ POLICY_LIFETIME_MAX_DAYS = 3650
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 # The Unicode categories no admin text input may hold (see the module docstring).
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+
+
+class Keep(Enum):
+    """Marks an update field that was not given (distinct from None, which clears)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
 
 
 class InvalidInput(Exception):
@@ -181,6 +191,16 @@ def clean_policy_lifetime(value: int | None) -> int | None:
             f"Maximum lifetime must be between {POLICY_LIFETIME_MIN_DAYS} and "
             f"{POLICY_LIFETIME_MAX_DAYS} days, or empty for no limit.",
         )
+    return value
+
+
+def clean_limit(value: int | None, *, field: str, maximum: int) -> int | None:
+    """A per-minute limit an admin sets (None: inherit it), between 1 and the service maximum
+    (`PARTNER_API_MAX_RATE_LIMIT_PER_MINUTE`, `PARTNER_API_MAX_TOKEN_QUOTA_PER_MINUTE`)."""
+    if value is None:
+        return None
+    if not 1 <= value <= maximum:
+        raise InvalidInput(field, f"The limit must be between 1 and {maximum:,} per minute.")
     return value
 
 

@@ -113,6 +113,12 @@ def _changed_settings(
         credential.ip_allowlist = clean_ip_allowlist(changes.ip_allowlist)
     if not isinstance(event_ids, Keep):
         credential.event_ids = event_ids
+    if not isinstance(changes.rate_limit_per_minute, Keep):
+        credential.rate_limit_per_minute = changes.rate_limit_per_minute
+    if not isinstance(changes.token_quota_per_minute, Keep):
+        credential.token_quota_per_minute = changes.token_quota_per_minute
+    if not isinstance(changes.limit_mode, Keep):
+        credential.limit_mode = changes.limit_mode
 
 
 async def update_credential(
@@ -123,10 +129,12 @@ async def update_credential(
     *,
     now: datetime,
 ) -> Credential:
-    """Change name, contact, access level/scopes, expiry or IP allowlist (not once revoked).
+    """Change name, contact, access level/scopes, expiry, IP allowlist, events or limits (not
+    once revoked).
 
     An expired credential may be updated, so an administrator can extend its expiry. A new event
-    restriction binds the credential's tokens already issued as well (the change feed below)."""
+    restriction binds the credential's tokens already issued as well, and new limits hold on
+    every process, through the change feed below. A change that changes nothing writes nothing."""
     event_ids = changes.event_ids
     if isinstance(event_ids, list):
         event_ids = await clean_event_ids(scope, event_ids)

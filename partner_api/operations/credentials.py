@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -22,11 +21,12 @@ from auth.partners import change_feed
 from auth.partners.keyed_hash import KeyedHasher
 from auth.tokens import new_client_id, new_client_secret
 from models.credential import Credential, CredentialSecret
-from models.enums import AccessLevel, AuditAction, CredentialStatus
+from models.enums import AccessLevel, AuditAction, CredentialStatus, LimitMode
 from models.notifications import NotificationType
 from models.oauth import ChangeKind
 from models.tenancy import TenantScope
 from partner_api.foundation import scopes as catalogue
+from partner_api.foundation.validation import KEEP as KEEP  # re-exported: update inputs use it
 from partner_api.foundation.validation import (
     InvalidInput,
     clean_email,
@@ -35,6 +35,7 @@ from partner_api.foundation.validation import (
     clean_policy_expiry,
     clean_scopes,
 )
+from partner_api.foundation.validation import Keep as Keep
 from partner_api.operations import audit, notification_events
 from partner_api.operations.credential_policy import max_lifetime_days
 from partner_api.operations.event_restriction import clean_event_ids
@@ -62,15 +63,6 @@ class CredentialDraft:
     event_ids: list[str] | None = None
 
 
-class Keep(Enum):
-    """Marks an update field that was not given (distinct from None, which clears)."""
-
-    KEEP = "keep"
-
-
-KEEP = Keep.KEEP
-
-
 @dataclass(frozen=True)
 class CredentialChanges:
     name: str | Keep = KEEP
@@ -81,6 +73,11 @@ class CredentialChanges:
     ip_allowlist: list[str] | Keep | None = KEEP
     # None lifts the restriction: every event of the organisation again.
     event_ids: list[str] | Keep | None = KEEP
+    # Per-minute limits, already within the service maximum (validation.clean_limit); None: the
+    # organisation's default again.
+    rate_limit_per_minute: int | Keep | None = KEEP
+    token_quota_per_minute: int | Keep | None = KEEP
+    limit_mode: LimitMode | Keep = KEEP
 
 
 @dataclass(frozen=True)
@@ -112,6 +109,9 @@ def snapshot(credential: Credential) -> dict[str, Any]:
         "expiresAt": credential.expires_at.isoformat() if credential.expires_at else None,
         "ipAllowlist": list(credential.ip_allowlist),
         "eventIds": None if credential.event_ids is None else list(credential.event_ids),
+        "rateLimitPerMinute": credential.rate_limit_per_minute,
+        "tokenQuotaPerMinute": credential.token_quota_per_minute,
+        "limitMode": credential.limit_mode.value,
     }
 
 

@@ -1,15 +1,19 @@
 """Credential rows to `Credential` nodes, for a whole page at once.
 
 Everything a node shows beyond its own row — its live secrets, its creator, the organisation's
-policy (for `exceedsPolicy`), the events it is limited to — is loaded here in at most four
-queries for the page, run concurrently, and the lifecycle signals are worked out with one `now`.
+policy (for `exceedsPolicy` and the effective limits), the events it is limited to — is loaded
+here in at most four queries for the page, run concurrently, and the lifecycle signals are worked
+out with one `now`.
 The nodes then hold plain values, so GraphQL completes a page of 20 without awaiting anything per
 credential: three async field resolvers per node would make 60 awaitables per page, which cost
 more than the queries (docs/benchmarks.md, "GraphQL list").
 
 The queries run whatever fields were selected: they are indexed lookups bounded by the page size
 (and, for events, by 100 per credential), and a node is always complete. `totalCount` (a COUNT
-over the organisation) stays lazy on the connection.
+over the organisation) stays lazy on the connection, and `usage` on the node (batched for the
+page by `Context.credential_usage`).
+
+The organisation's usage is built here too: it ranks credentials, shown as nodes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from uuid import UUID
 
 from tortoise.expressions import Q
 
+from auth.partners.credential_limits import ServiceLimits
 from models.admin import AdminUser
 from models.compiled_select import CompiledSelect
 from models.credential import Credential as CredentialModel
@@ -31,8 +36,11 @@ from models.ticketing import Event as EventModel
 from partner_api.foundation.clock import utcnow
 from partner_api.operations import lifecycle
 from partner_api.operations.lifecycle import LifecycleWindows
+from partner_api.operations.usage_report import UsageParts, UsageRange
+from partner_api.operations.usage_report import organisation_usage as organisation_report
 from schema.context import Context
 from schema.types import Credential, CredentialSecret, Event, User
+from schema.usage_types import OrganisationUsage
 
 
 async def credential_nodes(context: Context, rows: Sequence[CredentialModel]) -> list[Credential]:
@@ -41,13 +49,15 @@ async def credential_nodes(context: Context, rows: Sequence[CredentialModel]) ->
         return []
     now = utcnow()
     organisation_id: UUID = rows[0].organisation_id  # type: ignore[attr-defined]
-    secrets, creators, max_days, events = await asyncio.gather(
+    secrets, creators, policy, events = await asyncio.gather(
         _live_secrets([row.id for row in rows], now),
         _creators({row.created_by_id for row in rows} - {None}),  # type: ignore[attr-defined]
-        context.max_lifetime_days(organisation_id),
+        context.organisation_policy(organisation_id),
         _restricted_events(context, {event_id for row in rows for event_id in row.event_ids or ()}),
     )
     windows = LifecycleWindows.from_settings(context.services.settings)
+    limits = ServiceLimits.from_settings(context.services.settings)
+    max_days = policy.max_credential_lifetime_days
     nodes = []
     for row in rows:
         active = row.status_at(now) is CredentialStatus.ACTIVE
@@ -62,6 +72,14 @@ async def credential_nodes(context: Context, rows: Sequence[CredentialModel]) ->
                 stale=lifecycle.is_stale(row, now=now, stale_after=windows.stale_after),
                 exceeds_policy=lifecycle.exceeds_policy(row, now=now, max_lifetime_days=max_days),
                 events=_event_nodes(row, events),
+                limits=(
+                    limits.rate_limit(
+                        row.rate_limit_per_minute, policy.default_rate_limit_per_minute
+                    ),
+                    limits.token_quota(
+                        row.token_quota_per_minute, policy.default_token_quota_per_minute
+                    ),
+                ),
             )
         )
     return nodes
@@ -69,6 +87,20 @@ async def credential_nodes(context: Context, rows: Sequence[CredentialModel]) ->
 
 async def credential_node(context: Context, row: CredentialModel) -> Credential:
     return (await credential_nodes(context, [row]))[0]
+
+
+async def organisation_usage(
+    context: Context, usage_range: UsageRange, parts: UsageParts
+) -> OrganisationUsage:
+    """The caller's organisation's usage; its ranked credentials as nodes, loaded together."""
+    scope = context.tenant
+    report = await organisation_report(scope, usage_range, now=context.usage_now, parts=parts)
+    ranked = {rank.credential_id for rank in report.top_by_calls + report.top_by_errors}
+    rows = await scope.credentials().filter(id__in=sorted(ranked)) if ranked else []
+    nodes = await credential_nodes(context, rows)
+    return OrganisationUsage.from_organisation_report(
+        report, {UUID(node.id): node for node in nodes}
+    )
 
 
 # Secrets that still work (current, and previous within its grace period), newest first.
