@@ -1,17 +1,21 @@
 // Settings → Organisation → Partner API: the page's entry module. It owns the shell (top bar,
 // header, alerts, content), the view state (list page and filter, or one credential's detail in
 // `?credential=<id>`), the session (login screen when there is none) and focus between views.
-// The list view ends with the Notifications card, which lives as long as the login.
+// The list view opens with the "Top credentials" card and ends with the Notifications card; both
+// live as long as the login.
 
 import { openCreateDialog } from "./create.js";
 import { detailView } from "./detail.js";
 import { announce, banner, focusHeading, h } from "./dom.js";
 import { ROLE_LABELS, canManage } from "./format.js";
 import { SessionError, run } from "./graphql.js";
-import { PAGE_SIZE, listView } from "./list.js";
+import { PAGE_SIZE, isEmptyList, listView } from "./list.js";
 import { loginView } from "./login.js";
 import { errorBanner } from "./mutations.js";
 import { notificationsCard } from "./notifications.js";
+import { pageHeader } from "./page_header.js";
+import { topCredentialsCard } from "./top_credentials.js";
+import { DEFAULT_RANGE } from "./usage_panel.js";
 
 const TITLE = "Partner API · Settings";
 const root = document.getElementById("app");
@@ -26,6 +30,8 @@ const app = {
   partnerApi: null,
   list: freshList(),
   notifications: null,
+  topCredentials: null,
+  usageRange: DEFAULT_RANGE,
   run,
   canManage() {
     return app.viewer !== null && canManage(app.viewer);
@@ -35,7 +41,14 @@ const app = {
     return app.viewer.organisation.credentialPolicy.maxCredentialLifetimeDays;
   },
   setPolicyDays(days) {
-    app.viewer.organisation.credentialPolicy = { maxCredentialLifetimeDays: days };
+    app.setPolicy({ maxCredentialLifetimeDays: days });
+  },
+  /** The organisation's credential policy: the lifetime, the default limits and the service's. */
+  policy() {
+    return app.viewer.organisation.credentialPolicy;
+  },
+  setPolicy(changes) {
+    app.viewer.organisation.credentialPolicy = { ...app.viewer.organisation.credentialPolicy, ...changes };
   },
 
   /** Run a query for the page; errors become a page alert (with a retry), null is returned. */
@@ -148,7 +161,8 @@ async function showList({ connection = null, focus = false } = {}) {
   }
   app.list.cursors[app.list.index + 1] = page.pageInfo.endCursor;
   const card = app.notifications.mount();
-  render(h("div", { class: "list-view" }, listView(app, page), card), { focus });
+  const top = isEmptyList(app, page) ? null : app.topCredentials.mount();
+  render(h("div", { class: "list-view" }, top, listView(app, page), card), { focus });
 }
 
 async function showDetail(id, { focus = false } = {}) {
@@ -157,6 +171,8 @@ async function showDetail(id, { focus = false } = {}) {
   if (data === null || mine !== ticket) {
     return;
   }
+  // The limits say where they come from: the organisation's defaults as they are now.
+  app.setPolicy(data.viewer.organisation.credentialPolicy);
   document.title = `${data.credential ? data.credential.name : "Not found"} · ${TITLE}`;
   render(detailView(app, data), { focus });
 }
@@ -194,35 +210,6 @@ function topBar() {
   );
 }
 
-function pageHeader() {
-  const documentation = h("a", {
-    class: "button", href: app.partnerApi.documentationUrl, target: "_blank", rel: "noopener noreferrer",
-    text: "Documentation",
-  });
-  documentation.append(h("span", { class: "visually-hidden", text: " (opens in a new tab)" }));
-  const create = app.canManage()
-    ? h("button", {
-      type: "button", class: "button button-primary", text: "Create credentials", "data-focus": "create",
-      onclick: (event) => app.openCreate(event.currentTarget),
-    })
-    : null;
-  return [
-    h("nav", { class: "back", "aria-label": "Breadcrumb" }, h("a", { href: "../organisation", class: "back-link", text: "Back to Settings" })),
-    h(
-      "div",
-      { class: "page-header" },
-      h(
-        "div",
-        { class: "page-title" },
-        h("p", { class: "eyebrow", text: "Settings · Organisation" }),
-        h("h1", { id: "page-title", text: "Partner API" }),
-        h("p", { class: "lead", text: "Create and manage the API credentials that connect external systems — box offices, CRMs, resellers — to the platform." }),
-      ),
-      h("div", { class: "page-actions" }, documentation, create),
-    ),
-  ];
-}
-
 function renderShell() {
   const notice = app.canManage()
     ? null
@@ -230,9 +217,10 @@ function renderShell() {
   alerts.replaceChildren();
   content.replaceChildren();
   app.notifications = notificationsCard(app);
+  app.topCredentials = topCredentialsCard(app);
   root.replaceChildren(
     topBar(),
-    h("main", { id: "main", class: "page", tabindex: "-1" }, pageHeader(), notice, alerts, content),
+    h("main", { id: "main", class: "page", tabindex: "-1" }, pageHeader(app), notice, alerts, content),
   );
 }
 
@@ -242,6 +230,8 @@ function showLogin(message = null) {
   app.partnerApi = null;
   app.list = freshList();
   app.notifications = null;
+  app.topCredentials = null;
+  app.usageRange = DEFAULT_RANGE;
   document.title = `Log in · ${TITLE}`;
   const login = loginView({ message, onLoggedIn: () => boot({ focus: true }) });
   root.replaceChildren(h("main", { id: "main", class: "page page-narrow", tabindex: "-1" }, login.view));

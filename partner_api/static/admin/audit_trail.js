@@ -3,7 +3,10 @@
 // keeps raw before/after values and event ids, so this is where they become readable text.
 
 import { h } from "./dom.js";
-import { AUDIT_LABELS, FIELD_LABELS, auditValue, formatDateTime, minutesInWords } from "./format.js";
+import { AUDIT_LABELS, FIELD_LABELS, LIMIT_MODE_LABELS, auditValue, formatDateTime, minutesInWords } from "./format.js";
+
+// A credential's own limits; null in the audit is "no own limit": the organisation default.
+const LIMIT_KEYS = new Set(["rateLimitPerMinute", "tokenQuotaPerMinute"]);
 
 /** The audit's `eventIds` as words: null is every event; ids become names where the credential
  * still lists the event (the audit keeps ids only, and events may be gone since). */
@@ -29,7 +32,15 @@ const LEAK_OUTCOMES = {
 function changesOf(event, names) {
   const before = event.before || {};
   const after = event.after || {};
-  const value = (key, recorded) => (key === "eventIds" ? eventIdsValue(recorded, names) : auditValue(recorded));
+  const value = (key, recorded) => {
+    if (key === "eventIds") {
+      return eventIdsValue(recorded, names);
+    }
+    if (LIMIT_KEYS.has(key) && (recorded === null || recorded === undefined)) {
+      return "organisation default";
+    }
+    return key === "limitMode" ? LIMIT_MODE_LABELS[recorded] || auditValue(recorded) : auditValue(recorded);
+  };
   if (event.action === "CREDENTIAL_UPDATED") {
     return Object.keys(after).map((key) => `${FIELD_LABELS[key] || key}: ${value(key, before[key])} → ${value(key, after[key])}`);
   }

@@ -1,14 +1,17 @@
-// One credential: every field, its lifecycle signals, its live secrets, the reminders mailed
-// about it, leak reports, its audit trail, and (for owners and admins) the Edit access,
-// Regenerate, Revoke and "End now" (previous secret) actions.
+// One credential: its usage, every field, its limits, its lifecycle signals, its live secrets, the
+// reminders mailed about it, leak reports, its audit trail, and (for owners and admins) the Edit
+// access, Edit limits, Regenerate, Revoke and "End now" (previous secret) actions.
 
 import { openEditDialog, openEndSecretDialog, openRegenerateDialog, openRevokeDialog } from "./actions.js";
 import { auditSection, leakNotice } from "./audit_trail.js";
 import { copyable } from "./clipboard.js";
 import { h } from "./dom.js";
 import { days, eventDates, formatDateTime, hasEnded, lastUsed } from "./format.js";
+import { limitsSection } from "./limits.js";
+import { openLimitsDialog } from "./limits_dialog.js";
 import { lifecycleBadges, statusBadge } from "./list.js";
 import { remindersSection } from "./reminders.js";
+import { usagePanel } from "./usage_panel.js";
 
 function fact(term, ...description) {
   return [h("dt", { text: term }), h("dd", {}, ...description)];
@@ -246,10 +249,17 @@ export function detailView(app, data) {
     notice,
     leakNotice(credential, data.auditEvents),
     beyondPolicy,
+    usagePanel(app, credential),
     h(
       "div",
       { class: "detail-grid" },
-      h("div", { class: "detail-side" }, factsSection(app, credential), remindersSection(app, credential)),
+      h(
+        "div",
+        { class: "detail-side" },
+        factsSection(app, credential),
+        limitsSection(app, credential, { onEdit: () => openLimitsDialog(app, credential, { onChanged: changed }) }),
+        remindersSection(app, credential),
+      ),
       h("div", { class: "detail-side" }, secretsSection(app, credential, changed), auditSection(app, credential, data.auditEvents)),
     ),
   );

@@ -3,6 +3,7 @@
 const DATE = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
 const TIME = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
 const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const NUMBER = new Intl.NumberFormat(undefined);
 
 export const STATUS_LABELS = { ACTIVE: "Active", EXPIRED: "Expired", REVOKED: "Revoked" };
 export const ROLE_LABELS = { OWNER: "Owner", ADMIN: "Admin", DEVELOPER: "Developer", VIEWER: "Viewer" };
@@ -70,7 +71,26 @@ export const FIELD_LABELS = {
   enabled: "Enabled",
   securityContacts: "Security contacts",
   leakedSecretAction: "Leaked secrets",
+  rateLimitPerMinute: "Rate limit",
+  tokenQuotaPerMinute: "Token quota",
+  limitMode: "Limit mode",
+  useOrganisationRateLimit: "Rate limit",
+  useOrganisationTokenQuota: "Token quota",
+  defaultRateLimitPerMinute: "Default rate limit",
+  defaultTokenQuotaPerMinute: "Default token quota",
 };
+
+export const LIMIT_MODE_LABELS = { ENFORCE: "Enforce", MONITOR: "Monitor" };
+
+/** A count in the reader's locale: 12345 → "12,345". */
+export function formatNumber(value) {
+  return NUMBER.format(value);
+}
+
+/** "1 call" / "12,345 calls". */
+export function counted(count, singular, plural = `${singular}s`) {
+  return `${formatNumber(count)} ${count === 1 ? singular : plural}`;
+}
 
 export function formatDate(iso) {
   return iso ? DATE.format(new Date(iso)) : "—";

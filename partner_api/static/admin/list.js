@@ -1,8 +1,9 @@
-// The overview: the empty state, or the credentials table with a status filter and paging.
+// The overview: the empty state, or the credentials table (with each one's calls and errors of
+// the last 24 hours) with a status filter and paging.
 
 import { copyable } from "./clipboard.js";
 import { h, uid } from "./dom.js";
-import { STATUS_LABELS, accessSummary, days, formatDate, formatTime, lastUsed } from "./format.js";
+import { STATUS_LABELS, accessSummary, counted, days, formatDate, formatNumber, formatTime, lastUsed } from "./format.js";
 import { policySection } from "./policy.js";
 
 export const PAGE_SIZE = 10;
@@ -100,6 +101,22 @@ function lastUsedCell(iso) {
   );
 }
 
+/** Calls in the last 24 hours, and an "errors" badge when some failed (Credential.usage). */
+function callsCell(credential) {
+  const usage = credential.usage;
+  if (!usage) {
+    return h("span", { class: "muted", text: "—" });
+  }
+  return h(
+    "span",
+    { class: "calls-cell" },
+    h("span", { class: usage.calls === 0 ? "calls-count muted" : "calls-count", text: formatNumber(usage.calls) }),
+    usage.errors > 0
+      ? h("span", { class: "badge badge-errors", title: "Failed calls (4xx and 5xx) in the last 24 hours", text: counted(usage.errors, "error") })
+      : null,
+  );
+}
+
 function row(app, credential) {
   const link = h("a", { href: `?credential=${encodeURIComponent(credential.id)}`, class: "credential-link", text: credential.name });
   link.addEventListener("click", (event) => {
@@ -126,6 +143,7 @@ function row(app, credential) {
     h("td", { "data-label": "Created", class: "nowrap" }, h("time", { datetime: credential.createdAt, text: formatDate(credential.createdAt) })),
     h("td", { "data-label": "Status", class: "nowrap" }, statusBadge(credential.status)),
     h("td", { "data-label": "Last used" }, lastUsedCell(credential.lastUsedAt)),
+    h("td", { "data-label": "Calls (24 h)", class: "calls" }, callsCell(credential)),
   );
 }
 
@@ -166,9 +184,14 @@ function pager(app, connection) {
   );
 }
 
+/** True when the organisation has no credentials at all (the empty state, not a filter's). */
+export function isEmptyList(app, connection) {
+  return connection.totalCount === 0 && app.list.status === "" && app.list.index === 0;
+}
+
 /** The list view for `connection` (a CredentialConnection of the current page and filter). */
 export function listView(app, connection) {
-  if (connection.totalCount === 0 && app.list.status === "" && app.list.index === 0) {
+  if (isEmptyList(app, connection)) {
     return emptyState(app);
   }
   const label = app.list.status ? `${STATUS_LABELS[app.list.status].toLowerCase()} ` : "";
@@ -184,7 +207,7 @@ export function listView(app, connection) {
         h(
           "thead",
           {},
-          h("tr", {}, ["Name", "Client ID", "Access", "Created", "Status", "Last used"].map((title) => h("th", { scope: "col", text: title }))),
+          h("tr", {}, ["Name", "Client ID", "Access", "Created", "Status", "Last used", "Calls (24 h)"].map((title) => h("th", { scope: "col", text: title }))),
         ),
         h("tbody", {}, connection.edges.map((edge) => row(app, edge.node))),
       ),

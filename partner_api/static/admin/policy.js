@@ -1,11 +1,13 @@
-// The organisation's credential policy: the maximum lifetime of credentials. Everyone sees it;
-// owners and admins change it here (updateCredentialPolicy). It applies when credentials are
-// created or their expiry changes; existing credentials keep their expiry.
+// The organisation's credential policy: the maximum lifetime of credentials, and the default
+// limits (policy_limits.js). Everyone sees it; owners and admins change it here
+// (updateCredentialPolicy). The lifetime applies when credentials are created or their expiry
+// changes; existing credentials keep their expiry.
 
 import { announce, banner, h, uid } from "./dom.js";
 import { days } from "./format.js";
 import { SessionError, run } from "./graphql.js";
 import { errorBanner, failureMessage } from "./mutations.js";
+import { defaultLimitsPart } from "./policy_limits.js";
 
 const MIN_DAYS = 1;
 const MAX_DAYS = 3650;
@@ -102,5 +104,6 @@ export function policySection(app) {
     summary,
     h("p", { class: "muted", text: "Applies when credentials are created or their expiry date is changed. Existing credentials keep their expiry." }),
     app.canManage() ? policyForm(app, summary) : null,
+    defaultLimitsPart(app),
   );
 }
