@@ -2,7 +2,7 @@
 
 from models.admin import AdminSession, AdminUser, Membership
 from models.audit import AuditEvent
-from models.credential import Credential, CredentialSecret
+from models.credential import Credential, CredentialKey, CredentialSecret
 from models.key_fingerprint import KeyFingerprint
 from models.notifications import (
     LeakReport,
@@ -11,7 +11,7 @@ from models.notifications import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from models.oauth import ChangeEvent, RevokedToken, SigningKey
+from models.oauth import ChangeEvent, RevokedToken, SigningKey, UsedAssertion
 from models.organisation import Organisation
 from models.ticketing import Barcode, Event, IdempotentResponse, Order, OrderLine, Product
 from models.usage import UsageAddress, UsageCount, UsageError
@@ -23,6 +23,7 @@ __all__ = [
     "Barcode",
     "ChangeEvent",
     "Credential",
+    "CredentialKey",
     "CredentialSecret",
     "Event",
     "IdempotentResponse",
@@ -40,6 +41,7 @@ __all__ = [
     "UsageAddress",
     "UsageCount",
     "UsageError",
+    "UsedAssertion",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

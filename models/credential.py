@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enums import AccessLevel, CredentialStatus, LimitMode
+from models.enums import AccessLevel, ClientAuthMethod, CredentialStatus, LimitMode
 
 if TYPE_CHECKING:
     from models.admin import AdminUser
@@ -70,8 +70,16 @@ class Credential(Model):
     rate_limit_per_minute = fields.IntField(null=True)
     token_quota_per_minute = fields.IntField(null=True)
     limit_mode = fields.CharEnumField(LimitMode, max_length=16, default=LimitMode.ENFORCE)
+    # CLIENT_SECRET credentials have secrets; PRIVATE_KEY_JWT ones have none, and either a
+    # registered public JWK Set (`jwks`, public members only) or a `jwks_uri` fetched on demand.
+    auth_method = fields.CharEnumField(
+        ClientAuthMethod, max_length=24, default=ClientAuthMethod.CLIENT_SECRET
+    )
+    jwks: dict[str, object] | None = fields.JSONField(null=True)
+    jwks_uri = fields.CharField(max_length=2000, null=True)
 
     secrets: fields.ReverseRelation[CredentialSecret]
+    keys: fields.ReverseRelation[CredentialKey]
 
     class Meta:
         table = "credential"
@@ -108,3 +116,27 @@ class CredentialSecret(Model):
 
     def is_live_at(self, now: datetime) -> bool:
         return self.ended_at is None and before_expiry(self.expires_at, now)
+
+
+class CredentialKey(Model):
+    """A public key a PRIVATE_KEY_JWT credential signs its client assertions with: one row per
+    key of a registered JWK Set, and for a `jwks_uri` one per key that has been used, so each key
+    shows when it was last used."""
+
+    id = fields.UUIDField(primary_key=True)
+    credential: fields.ForeignKeyRelation[Credential] = fields.ForeignKeyField(
+        "models.Credential", related_name="keys", on_delete=fields.CASCADE
+    )
+    kid = fields.CharField(max_length=200)
+    alg = fields.CharField(max_length=16)
+    # The public JWK as registered (no private member is ever stored).
+    jwk: dict[str, object] = fields.JSONField()
+    # RFC 7638 JWK thumbprint (SHA-256, base64url): the same key under another credential or kid.
+    thumbprint = fields.CharField(max_length=64)
+    from_uri = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "credential_key"
+        unique_together = (("credential_id", "kid"),)

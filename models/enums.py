@@ -22,6 +22,15 @@ class AccessLevel(StrEnum):
     FINE_GRAINED = "FINE_GRAINED"
 
 
+class ClientAuthMethod(StrEnum):
+    """How a credential's client authenticates at the token endpoint: a shared secret
+    (client_secret_basic / client_secret_post) or a JWT signed with its own private key
+    (private_key_jwt, RFC 7523 §2.2), of which we hold only the public keys."""
+
+    CLIENT_SECRET = "CLIENT_SECRET"
+    PRIVATE_KEY_JWT = "PRIVATE_KEY_JWT"
+
+
 class LimitMode(StrEnum):
     """What a credential's rate limit and token quota do when spent: ENFORCE refuses (429),
     MONITOR only counts and reports ("would have been limited")."""

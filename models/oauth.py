@@ -40,6 +40,17 @@ class RevokedToken(Model):
         table = "revoked_token"
 
 
+class UsedAssertion(Model):
+    """A client assertion's `jti`, kept until the assertion's `exp` so it is accepted once
+    across every process (RFC 7523 §3, PK-01). Keyed by a hash of the client ID and the jti."""
+
+    key = fields.CharField(max_length=64, primary_key=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "used_assertion"
+
+
 class ChangeKind(StrEnum):
     CREDENTIAL_CHANGED = "CREDENTIAL_CHANGED"
     TOKEN_REVOKED = "TOKEN_REVOKED"
