@@ -23,7 +23,7 @@ from tests.helpers import make_admin, make_credential
 
 METADATA_PATH = "/.well-known/oauth-authorization-server"
 CUSTOM_ISSUER = "https://auth.tickets.example"
-AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 PUBLIC_MEMBERS = {
     "EC": {"kty", "crv", "x", "y", "kid", "alg", "use"},
     "OKP": {"kty", "crv", "x", "kid", "alg", "use"},
@@ -117,6 +117,9 @@ async def test_md04_client_auth_methods_and_scopes_are_listed(client: httpx.Asyn
     assert metadata["token_endpoint_auth_methods_supported"] == AUTH_METHODS
     assert metadata["introspection_endpoint_auth_methods_supported"] == AUTH_METHODS
     assert metadata["revocation_endpoint_auth_methods_supported"] == AUTH_METHODS
+    for endpoint in ("token", "introspection", "revocation"):
+        algorithms = metadata[f"{endpoint}_endpoint_auth_signing_alg_values_supported"]
+        assert algorithms == ["ES256", "EdDSA", "RS256", "PS256"]
     assert metadata["scopes_supported"] == [scope.name for scope in CATALOGUE]
 
 

@@ -199,6 +199,8 @@ def test_token_endpoint_documents_the_rfc_6749_exchange(settings: Settings) -> N
         "authorization_details",
         "client_id",
         "client_secret",
+        "client_assertion_type",
+        "client_assertion",
     }
     assert schemas["TokenResponse"]["required"] == [
         "access_token",

@@ -8,7 +8,8 @@ Each concept lives in its own module:
 
     grants ........................ auth/partners/grants.py, auth/partners/client_credentials.py
     client authentication ......... auth/partners/client_authentication.py,
-    auth/partners/client_secrets.py
+    auth/partners/client_secrets.py, auth/partners/client_assertions.py (private_key_jwt),
+    auth/partners/assertion_replay.py, auth/partners/jwks_fetch.py
     issuance ...................... auth/partners/token_issuance.py
     introspection ................. auth/partners/introspection.py
     revocation .................... auth/partners/token_revocation.py
@@ -31,6 +32,8 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
 
+from redis.asyncio import Redis
+
 from auth.partners import change_feed
 from auth.partners.access_tokens import (
     AccessTokenClaims,
@@ -38,6 +41,7 @@ from auth.partners.access_tokens import (
     IssuedToken,
     verify_access_token,
 )
+from auth.partners.assertion_replay import replay_store
 from auth.partners.change_feed import ChangeFeed
 from auth.partners.client_auth import PresentedClient
 from auth.partners.client_authentication import ClientAuthenticator
@@ -47,6 +51,7 @@ from auth.partners.credential_directory import CredentialDirectory, CredentialSt
 from auth.partners.credential_limits import ServiceLimits
 from auth.partners.grants import Grant, grant_for
 from auth.partners.introspection import introspection_response
+from auth.partners.jwks_fetch import JwksFetcher
 from auth.partners.keyed_hash import KeyedHasher
 from auth.partners.signing_keys import VERIFICATION_LEEWAY, KeyRing, load_key_ring
 from auth.partners.token_issuance import TokenIssuer
@@ -60,6 +65,7 @@ from auth.partners.usage import UsageRecorder
 from auth.partners.usage_counts import UsageCounts
 from partner_api.foundation.clock import utcnow
 from partner_api.foundation.metrics import VERIFIED_TOKEN_CACHE
+from partner_api.foundation.outbound_policy import OutboundPolicy
 from partner_api.foundation.settings import Settings
 from partner_api.foundation.throttle import CounterFactory
 
@@ -77,7 +83,15 @@ class ActiveToken(NamedTuple):
 
 
 class AuthorizationServer:
-    def __init__(self, settings: Settings, hasher: KeyedHasher, counters: CounterFactory) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        hasher: KeyedHasher,
+        counters: CounterFactory,
+        *,
+        redis: Redis | None = None,
+    ) -> None:
+        """`redis`: where assertion `jti`s are spent when configured; the database otherwise."""
         self.settings = settings
         self.hasher = hasher
         self.directory = CredentialDirectory(limits=ServiceLimits.from_settings(settings))
@@ -91,6 +105,8 @@ class AuthorizationServer:
         )
         # Usage per credential; flushed by the app's usage task (partner_api/web/app.py).
         self.counts = UsageCounts(enabled=settings.usage.counting)
+        self.assertion_replay = replay_store(redis)
+        self.jwks = JwksFetcher(OutboundPolicy(production=settings.production))
         self.clients = ClientAuthenticator(
             settings,
             hasher,
@@ -98,6 +114,8 @@ class AuthorizationServer:
             directory=self.directory,
             usage=self.usage,
             counts=self.counts,
+            replay=self.assertion_replay,
+            fetcher=self.jwks,
         )
         self.issuer = TokenIssuer(settings, counters, self.usage, self.counts)
         self.grants: dict[str, Grant] = {
@@ -143,12 +161,14 @@ class AuthorizationServer:
         self.revoked_tokens = still_relevant(self.revoked_tokens, now)
         await change_feed.prune(now)
         await delete_lapsed_revocations(now)
+        await self.assertion_replay.sweep(now)
         await self.reload_keys()
 
     # -- ChangeListener ----------------------------------------------------------------------
 
     def credential_changed(self, credential_id: UUID) -> None:
         self.directory.invalidate(credential_id)
+        self.jwks.forget(credential_id)  # a new jwks_uri, or a revocation, is read afresh
 
     def token_revoked(self, jti: str, expires_at: datetime) -> None:
         self.revoked_tokens[jti] = int(expires_at.timestamp())

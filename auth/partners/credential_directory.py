@@ -11,6 +11,8 @@ are evaluated on every use against the cached timestamps, so they need no invali
 from __future__ import annotations
 
 import ipaddress
+import logging
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,14 +21,24 @@ from uuid import UUID
 
 from tortoise.expressions import Q
 
+from auth.partners.client_keys import JwksRejected, PublicKey, parse_public_jwks
 from auth.partners.credential_limits import ServiceLimits
 from models.credential import Credential, CredentialSecret, before_expiry
-from models.enums import AccessLevel, LimitMode
+from models.enums import AccessLevel, ClientAuthMethod, LimitMode
 from partner_api.foundation.metrics import CREDENTIAL_CACHE
 from partner_api.foundation.scopes import effective_scopes
 from partner_api.foundation.settings import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+logger = logging.getLogger("partner_api.oauth")
+# Tokens obtained with a key carry, where a secret's id would be, an id derived from the key's
+# RFC 7638 thumbprint (`key_secret_id`): removing the key from the set ends them, as rotating a
+# secret away ends the tokens that secret obtained.
+_KEY_NAMESPACE = uuid.UUID("6f1e7a52-3c1b-4d0e-9a57-17d2b8e0c417")
+
+
+def key_secret_id(credential_id: UUID, thumbprint: str) -> UUID:
+    return uuid.uuid5(_KEY_NAMESPACE, f"{credential_id}:{thumbprint}")
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,11 @@ class CredentialState:
     rate_limit_per_minute: int
     token_quota_per_minute: int
     monitor_only: bool
+    # private_key_jwt (auth/partners/client_assertions.py): the registered public keys, or the
+    # URI the keys are fetched from (auth/partners/jwks_fetch.py).
+    auth_method: ClientAuthMethod = ClientAuthMethod.CLIENT_SECRET
+    keys: tuple[PublicKey, ...] = ()
+    jwks_uri: str | None = None
 
     @cached_property
     def id_text(self) -> str:
@@ -109,10 +126,37 @@ class CredentialState:
         return any(parsed in network for network in self.ip_allowlist)
 
     def secret(self, secret_id: UUID) -> SecretState | None:
+        """The secret, or for a key-based credential the key, a token was obtained with."""
         for secret in self.secrets:
             if secret.id == secret_id:
                 return secret
+        if self.auth_method is ClientAuthMethod.PRIVATE_KEY_JWT:
+            if self.jwks_uri is not None:
+                # Published keys are not held here; such tokens end with the credential.
+                return key_secret(secret_id)
+            for key in self.keys:
+                if key_secret_id(self.id, key.thumbprint) == secret_id:
+                    return key_secret(secret_id)
         return None
+
+
+def key_secret(secret_id: UUID) -> SecretState:
+    """A key in the place of a secret: it never expires on its own and has no hash."""
+    return SecretState(id=secret_id, lookup_id="", secret_hash="", expires_at=None)
+
+
+def _inline_keys(credential: Credential) -> tuple[PublicKey, ...]:
+    if credential.auth_method is not ClientAuthMethod.PRIVATE_KEY_JWT or credential.jwks is None:
+        return ()
+    try:
+        return tuple(parse_public_jwks(credential.jwks))
+    except JwksRejected as rejected:
+        # Validated when stored; a set that no longer parses authenticates nobody.
+        logger.error(
+            "stored key set unusable",
+            extra={"credential_id": str(credential.id), "reason": str(rejected)},
+        )
+        return ()
 
 
 class CredentialDirectory:
@@ -129,6 +173,7 @@ class CredentialDirectory:
         self._max_age = max_age_seconds
         self._by_id: OrderedDict[UUID, CredentialState] = OrderedDict()
         self._credential_of_lookup: dict[str, UUID] = {}
+        self._credential_of_client: dict[str, UUID] = {}
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -138,10 +183,12 @@ class CredentialDirectory:
         if state is not None:
             for secret in state.secrets:
                 self._credential_of_lookup.pop(secret.lookup_id, None)
+            self._credential_of_client.pop(state.client_id, None)
 
     def clear(self) -> None:
         self._by_id.clear()
         self._credential_of_lookup.clear()
+        self._credential_of_client.clear()
 
     def _cached(self, credential_id: UUID, monotonic_now: float) -> CredentialState | None:
         state = self._by_id.get(credential_id)
@@ -161,6 +208,8 @@ class CredentialDirectory:
         self._by_id[state.id] = state
         for secret in state.secrets:
             self._credential_of_lookup[secret.lookup_id] = state.id
+        if state.auth_method is ClientAuthMethod.PRIVATE_KEY_JWT:
+            self._credential_of_client[state.client_id] = state.id
         while len(self._by_id) > self._max_entries:
             oldest = next(iter(self._by_id))
             self.invalidate(oldest)
@@ -183,6 +232,19 @@ class CredentialDirectory:
             if secret.lookup_id == lookup_id:
                 return state, secret
         return None
+
+    async def by_client_id(
+        self, client_id: str, *, now: datetime, monotonic_now: float
+    ) -> CredentialState | None:
+        """A credential by its client ID, which is how a client assertion names it (`sub`)."""
+        credential_id = self._credential_of_client.get(client_id)
+        state = None if credential_id is None else self._cached(credential_id, monotonic_now)
+        if state is not None:
+            return state
+        row = await Credential.get_or_none(client_id=client_id).only("id")
+        if row is None:
+            return None
+        return await self._load(row.id, now=now, monotonic_now=monotonic_now)
 
     async def by_id(
         self, credential_id: UUID, *, now: datetime, monotonic_now: float
@@ -234,6 +296,11 @@ class CredentialDirectory:
                 credential.token_quota_per_minute, organisation.default_token_quota_per_minute
             ),
             monitor_only=credential.limit_mode is LimitMode.MONITOR,
+            auth_method=credential.auth_method,
+            keys=_inline_keys(credential),
+            jwks_uri=credential.jwks_uri
+            if credential.auth_method is ClientAuthMethod.PRIVATE_KEY_JWT
+            else None,
         )
         self._remember(state)
         return state

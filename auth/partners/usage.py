@@ -2,6 +2,8 @@
 
 - Last used (time + address) per secret and per credential is written at most once per
   `interval` per secret: the first use is written at once, later ones when the interval passed.
+- A private_key_jwt key's last use (`CredentialKey.last_used_at`) likewise, at most once per
+  `interval` per key; a key published at a `jwks_uri` gets its row on its first use.
 - Token issuance and refused client authentications are audited as one event per credential,
   action and minute, carrying the count (`after.count`), so a flood cannot fill the audit table.
 - A refusal is counted by the client ID presented, and the flush looks up which of those IDs
@@ -19,8 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from auth.partners.client_keys import PublicKey
 from models.audit import write_audit_event
-from models.credential import Credential, CredentialSecret
+from models.credential import Credential, CredentialKey, CredentialSecret
 from models.enums import ActorType, AuditAction
 
 logger = logging.getLogger("partner_api.usage")
@@ -69,12 +72,22 @@ class _LastUse:
     dirty: bool = True
 
 
+@dataclass
+class _KeyUse:
+    key: PublicKey
+    from_uri: bool
+    at: datetime
+    written_at: datetime | None = None
+    dirty: bool = True
+
+
 class UsageRecorder:
     def __init__(self, *, last_used_interval: timedelta) -> None:
         self._interval = last_used_interval
         self._issued: dict[UUID, _Issued] = {}
         self._refused: dict[str, _Aggregate] = {}
         self._last_use: dict[UUID, _LastUse] = {}
+        self._key_use: dict[tuple[UUID, str], _KeyUse] = {}
 
     def token_issued(
         self,
@@ -99,6 +112,21 @@ class UsageRecorder:
         use.at, use.ip_address, use.dirty = now, ip_address, True
         return use.written_at is None or now - use.written_at >= self._interval
 
+    def key_used(
+        self,
+        credential_id: UUID,
+        key: PublicKey,
+        *,
+        from_uri: bool,
+        ip_address: str | None,
+        now: datetime,
+    ) -> None:
+        """Remember that `key` signed an accepted assertion; written by the next flush."""
+        use = self._key_use.get((credential_id, key.kid))
+        if use is None or use.key.thumbprint != key.thumbprint:
+            use = self._key_use[credential_id, key.kid] = _KeyUse(key, from_uri, now)
+        use.at, use.dirty = now, True
+
     def token_refused(
         self, *, client_id: str, reason: str, ip_address: str | None, now: datetime
     ) -> None:
@@ -122,6 +150,30 @@ class UsageRecorder:
             await Credential.filter(id=use.credential_id).update(
                 last_used_at=use.at, last_used_ip=use.ip_address
             )
+        await self._write_key_use(now, force=force)
+
+    async def _write_key_use(self, now: datetime, *, force: bool) -> None:
+        for (credential_id, kid), use in list(self._key_use.items()):
+            due = use.written_at is None or now - use.written_at >= self._interval
+            if not use.dirty or not (due or force):
+                continue
+            use.written_at, use.dirty = now, False
+            updated = await CredentialKey.filter(credential_id=credential_id, kid=kid).update(
+                last_used_at=use.at
+            )
+            if not updated and use.from_uri:
+                key = use.key
+                await CredentialKey.get_or_create(
+                    credential_id=credential_id,
+                    kid=kid,
+                    defaults={
+                        "alg": key.alg,
+                        "jwk": key.jwk,
+                        "thumbprint": key.thumbprint,
+                        "from_uri": True,
+                        "last_used_at": use.at,
+                    },
+                )
 
     async def flush_audit(self, now: datetime, *, force: bool = False) -> int:
         """Write the aggregates whose minute is over (all of them with `force`); returns how

@@ -115,6 +115,13 @@ CLIENT_AUTHENTICATION_REASONS = (
     "credential_inactive",
     "secret_expired",
     "address_not_allowed",
+    # private_key_jwt (auth/partners/client_assertions.py)
+    "bad_assertion",
+    "unknown_client",
+    "assertion_replayed",
+    "unknown_key",
+    "keys_unavailable",
+    "wrong_auth_method",
 )
 _CLIENT_AUTHENTICATION_FAILED = {
     reason: CLIENT_AUTHENTICATION_FAILURES.labels(reason)

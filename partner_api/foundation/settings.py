@@ -20,6 +20,7 @@ from typing import Literal
 
 from partner_api.foundation import development_keys
 from partner_api.foundation import settings_notifications as notifications
+from partner_api.foundation.settings_assertions import AssertionSettings, read_assertions
 from partner_api.foundation.settings_platform import (
     OrganisationMatch,
     PlatformSignIn,
@@ -128,6 +129,8 @@ class Settings:
     )
     # Usage counting and the maxima of per-credential limits (settings_usage.py).
     usage: UsageSettings = field(default_factory=UsageSettings)
+    # Client assertions, private_key_jwt (settings_assertions.py).
+    assertions: AssertionSettings = field(default_factory=AssertionSettings)
 
     @property
     def production(self) -> bool:
@@ -228,6 +231,7 @@ class Settings:
             mail=notifications.read_mail(reader),
             leak_reports=notifications.read_leak_reports(reader),
             usage=read_usage(reader),
+            assertions=read_assertions(reader),
             env="production" if production else "development",
             data_dir=data_dir,
             development_key_dir=key_dir,

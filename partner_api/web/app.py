@@ -59,7 +59,7 @@ def build_services(settings: Settings) -> Services:
         hasher=hasher,
         authenticator=admin_authenticator(settings),
         login_throttle=login_throttle(settings, counters, redis),
-        authorization_server=AuthorizationServer(settings, hasher, counters),
+        authorization_server=AuthorizationServer(settings, hasher, counters, redis=redis),
         partner_rate_limit=counters(
             name="partner-api-rate",
             limit=settings.partner_rate_limit_per_minute,

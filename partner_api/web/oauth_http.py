@@ -15,8 +15,14 @@ from starlette.routing import Route
 
 from auth.partners.authorization_details import TYPE as AUTHORIZATION_DETAILS_TYPE
 from auth.partners.authorization_server import AuthenticatedClient, AuthorizationServer
-from auth.partners.client_auth import CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, presented_client
+from auth.partners.client_auth import (
+    CLIENT_SECRET_BASIC,
+    CLIENT_SECRET_POST,
+    PRIVATE_KEY_JWT,
+    presented_client,
+)
 from auth.partners.client_credentials import GRANT_TYPE
+from auth.partners.client_keys import ALLOWED_ALGORITHMS
 from auth.partners.oauth_errors import (
     NO_STORE_HEADERS,
     InvalidRequest,
@@ -34,7 +40,9 @@ from partner_api.foundation.scopes import CATALOGUE
 from partner_api.foundation.settings import Settings
 
 logger = logging.getLogger("partner_api.oauth")
-AUTH_METHODS = [CLIENT_SECRET_BASIC, CLIENT_SECRET_POST]
+AUTH_METHODS = [CLIENT_SECRET_BASIC, CLIENT_SECRET_POST, PRIVATE_KEY_JWT]
+# RFC 8414 §2: the algorithms private_key_jwt assertions may be signed with.
+AUTH_SIGNING_ALGORITHMS = list(ALLOWED_ALGORITHMS)
 Handler = Callable[[Request], Awaitable[Response]]
 _NO_STORE = encode_headers(NO_STORE_HEADERS)
 
@@ -151,8 +159,13 @@ class OAuthEndpoints:
                 "grant_types_supported": [GRANT_TYPE],
                 "response_types_supported": [],
                 "token_endpoint_auth_methods_supported": AUTH_METHODS,
+                "token_endpoint_auth_signing_alg_values_supported": AUTH_SIGNING_ALGORITHMS,
                 "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+                "introspection_endpoint_auth_signing_alg_values_supported": (
+                    AUTH_SIGNING_ALGORITHMS
+                ),
                 "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+                "revocation_endpoint_auth_signing_alg_values_supported": AUTH_SIGNING_ALGORITHMS,
                 "scopes_supported": [scope.name for scope in CATALOGUE],
                 "authorization_details_types_supported": [AUTHORIZATION_DETAILS_TYPE],
                 "service_documentation": settings.documentation_url,

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from partner_api.foundation.scopes import CATALOGUE
 from partner_api.foundation.settings import Settings
+from partner_api.web.openapi_client_assertions import (
+    ASSERTION_PARAMETERS,
+    AUTHENTICATION_METADATA_MEMBERS,
+)
 from partner_api.web.openapi_responses import PUBLIC_CACHE, oauth_errors, oauth_success
 from partner_api.web.openapi_restrictions import (
     INTROSPECTION_MEMBER,
@@ -20,7 +24,7 @@ from partner_api.web.openapi_restrictions import (
 from partner_api.web.openapi_schemas import JSON, UUID, object_schema, ref
 
 BASIC_SCHEME = "clientBasic"
-# HTTP Basic, or (the empty requirement) client_id and client_secret in the form body.
+# HTTP Basic, or (the empty requirement) a client secret or a client assertion in the form body.
 CLIENT_AUTHENTICATION: list[JSON] = [{BASIC_SCHEME: []}, {}]
 OAUTH_ERROR_CODES = [
     "invalid_request",
@@ -54,8 +58,12 @@ def scope_list_pattern() -> str:
 
 def oauth_schemas() -> JSON:
     client_auth: JSON = {
-        "client_id": {**CLIENT_ID, "description": "With `client_secret_post` only."},
+        "client_id": {
+            **CLIENT_ID,
+            "description": "With `client_secret_post`; optional with `private_key_jwt`.",
+        },
         "client_secret": {**CLIENT_SECRET, "description": "With `client_secret_post` only."},
+        **ASSERTION_PARAMETERS,
     }
     token_parameter: JSON = {"type": "string", "minLength": 1, "description": "The access token."}
     key_member: JSON = {"type": "string"}
@@ -132,13 +140,7 @@ def oauth_schemas() -> JSON:
                 "revocation_endpoint": {"type": "string", "format": "uri"},
                 "grant_types_supported": {"type": "array", "items": {"type": "string"}},
                 "response_types_supported": {"type": "array", "items": {"type": "string"}},
-                **{
-                    f"{endpoint}_endpoint_auth_methods_supported": {
-                        "type": "array",
-                        "items": {"type": "string"},
-                    }
-                    for endpoint in ("token", "introspection", "revocation")
-                },
+                **AUTHENTICATION_METADATA_MEMBERS,
                 "scopes_supported": {"type": "array", "items": {"type": "string"}},
                 "authorization_details_types_supported": METADATA_MEMBER,
                 "service_documentation": {"type": "string", "format": "uri"},
@@ -183,8 +185,10 @@ def oauth_paths(settings: Settings) -> JSON:
                 "tags": ["OAuth 2.0"],
                 "summary": "Get an access token",
                 "description": "RFC 6749 §4.4 client credentials grant. Authenticate with HTTP "
-                "Basic (`client_secret_basic`) or with `client_id` and `client_secret` in the "
-                f"body (`client_secret_post`), never both. Tokens live {ttl} seconds; there are "
+                "Basic (`client_secret_basic`), with `client_id` and `client_secret` in the "
+                "body (`client_secret_post`), or, for a credential with keys, with a signed "
+                "`client_assertion` (`private_key_jwt`, RFC 7523); only one of them. "
+                f"Tokens live {ttl} seconds; there are "
                 "no refresh tokens. Parameters in the URL query and repeated parameters are "
                 "refused. `authorization_details` (RFC 9396) narrows the token to some events.",
                 "security": CLIENT_AUTHENTICATION,
@@ -238,8 +242,8 @@ def oauth_paths(settings: Settings) -> JSON:
                 "operationId": "getServerMetadata",
                 "tags": ["OAuth 2.0"],
                 "summary": "Authorization server metadata",
-                "description": "RFC 8414: issuer, endpoints, authentication methods, scopes, "
-                "authorization details types.",
+                "description": "RFC 8414: issuer, endpoints, authentication methods and their "
+                "signing algorithms, scopes, authorization details types.",
                 "security": [],
                 "responses": {
                     "200": {
