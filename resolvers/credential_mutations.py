@@ -12,9 +12,15 @@ from typing import TypeVar
 import strawberry
 
 from partner_api.foundation.clock import utcnow
+from partner_api.foundation.outbound_policy import OutboundPolicy
 from partner_api.foundation.validation import InvalidInput, clean_limit
 from partner_api.operations import credential_changes, previous_secrets
 from partner_api.operations import credentials as lifecycle
+from partner_api.operations.client_key_registration import (
+    KeyRegistration,
+    clean_registration,
+    clean_replacement,
+)
 from partner_api.operations.credentials import KEEP, CredentialChanges, CredentialDraft, Keep
 from partner_api.operations.lifecycle import LifecycleWindows
 from resolvers.mutation_inputs import given, may_manage, required
@@ -31,13 +37,16 @@ from schema.results import (
     NOT_FOUND,
     PERMISSION_DENIED,
     SECRET_NOT_FOUND,
+    USES_KEYS,
     CreateCredentialResult,
     CredentialCreated,
     CredentialNotActive,
     CredentialRevoked,
     CredentialSecretRegenerated,
     CredentialUpdated,
+    CredentialUsesKeys,
     EndPreviousSecretResult,
+    KeyCredentialCreated,
     NotFound,
     PermissionDenied,
     PreviousSecretEnded,
@@ -73,6 +82,19 @@ def _event_restriction(input: UpdateCredentialInput) -> list[str] | Keep | None:
     return [str(value) for value in event_ids or ()]
 
 
+def _outbound_policy(context: Context) -> OutboundPolicy:
+    return OutboundPolicy(production=context.services.settings.production)
+
+
+def _key_replacement(context: Context, input: UpdateCredentialInput) -> KeyRegistration | Keep:
+    """`jwks` or `jwksUri` replaces a key credential's key source; neither keeps it."""
+    jwks = None if input.jwks is strawberry.UNSET else input.jwks
+    jwks_uri = None if input.jwks_uri is strawberry.UNSET else input.jwks_uri
+    if jwks is None and jwks_uri is None:
+        return KEEP
+    return clean_replacement(jwks, jwks_uri, _outbound_policy(context))
+
+
 def _limit(
     value: int | None, use_organisation: bool | None, field: str, maximum: int
 ) -> int | Keep | None:
@@ -105,6 +127,17 @@ async def create_credential(
         event_ids=None if input.event_ids is None else [str(value) for value in input.event_ids],
     )
     try:
+        keys = clean_registration(
+            input.auth_method,
+            input.jwks,
+            input.jwks_uri,
+            _outbound_policy(context),
+        )
+        if keys is not None:
+            created = await lifecycle.create_key_credential(
+                context.tenant, context.actor, draft, keys, now=utcnow()
+            )
+            return KeyCredentialCreated(credential=await credential_node(context, created))
         issued = await lifecycle.create_credential(
             context.tenant, context.actor, draft, hasher=context.services.hasher, now=utcnow()
         )
@@ -143,6 +176,8 @@ async def regenerate_credential_secret(
         return NotFound(message=NOT_FOUND)
     except lifecycle.CredentialNotActive as error:
         return _not_active(error)
+    except lifecycle.CredentialUsesKeys:
+        return CredentialUsesKeys(message=USES_KEYS)
     return CredentialSecretRegenerated(
         credential=await credential_node(context, issued.credential),
         client_secret=issued.secret_value,
@@ -229,6 +264,7 @@ async def update_credential(
                 if input.limit_mode is None or input.limit_mode is strawberry.UNSET
                 else input.limit_mode
             ),
+            keys=_key_replacement(context, input),
         )
         updated = await credential_changes.update_credential(
             context.tenant, context.actor, str(input.id), changes, now=utcnow()

@@ -1,9 +1,9 @@
 """Credential rows to `Credential` nodes, for a whole page at once.
 
 Everything a node shows beyond its own row — its live secrets, its creator, the organisation's
-policy (for `exceedsPolicy` and the effective limits), the events it is limited to — is loaded
-here in at most four queries for the page, run concurrently, and the lifecycle signals are worked
-out with one `now`.
+policy (for `exceedsPolicy` and the effective limits), the events it is limited to, the public
+keys of key credentials — is loaded here in at most five queries for the page, run concurrently,
+and the lifecycle signals are worked out with one `now`.
 The nodes then hold plain values, so GraphQL completes a page of 20 without awaiting anything per
 credential: three async field resolvers per node would make 60 awaitables per page, which cost
 more than the queries (docs/benchmarks.md, "GraphQL list").
@@ -29,8 +29,9 @@ from auth.partners.credential_limits import ServiceLimits
 from models.admin import AdminUser
 from models.compiled_select import CompiledSelect
 from models.credential import Credential as CredentialModel
+from models.credential import CredentialKey as CredentialKeyModel
 from models.credential import CredentialSecret as CredentialSecretModel
-from models.enums import CredentialStatus
+from models.enums import ClientAuthMethod, CredentialStatus
 from models.tenancy import parse_id
 from models.ticketing import Event as EventModel
 from partner_api.foundation.clock import utcnow
@@ -39,6 +40,7 @@ from partner_api.operations.lifecycle import LifecycleWindows
 from partner_api.operations.usage_report import UsageParts, UsageRange
 from partner_api.operations.usage_report import organisation_usage as organisation_report
 from schema.context import Context
+from schema.key_types import CredentialKey
 from schema.types import Credential, CredentialSecret, Event, User
 from schema.usage_types import OrganisationUsage
 
@@ -49,8 +51,9 @@ async def credential_nodes(context: Context, rows: Sequence[CredentialModel]) ->
         return []
     now = utcnow()
     organisation_id: UUID = rows[0].organisation_id  # type: ignore[attr-defined]
-    secrets, creators, policy, events = await asyncio.gather(
+    secrets, keys, creators, policy, events = await asyncio.gather(
         _live_secrets([row.id for row in rows], now),
+        _keys([row.id for row in rows if row.auth_method is ClientAuthMethod.PRIVATE_KEY_JWT]),
         _creators({row.created_by_id for row in rows} - {None}),  # type: ignore[attr-defined]
         context.organisation_policy(organisation_id),
         _restricted_events(context, {event_id for row in rows for event_id in row.event_ids or ()}),
@@ -68,6 +71,7 @@ async def credential_nodes(context: Context, rows: Sequence[CredentialModel]) ->
                 now=now,
                 created_by=None if creator is None else User.from_model(creator),
                 secrets=_secret_nodes(secrets.get(row.id, []), active, now, windows),
+                keys=[CredentialKey.from_model(key) for key in keys.get(row.id, [])],
                 expires_soon=lifecycle.expires_soon(row, now=now, window=windows.expires_soon),
                 stale=lifecycle.is_stale(row, now=now, stale_after=windows.stale_after),
                 exceeds_policy=lifecycle.exceeds_policy(row, now=now, max_lifetime_days=max_days),
@@ -112,6 +116,12 @@ _LIVE_SECRETS = CompiledSelect(
         .order_by("-created_at")
     ),
 )
+_KEYS = CompiledSelect(
+    CredentialKeyModel,
+    lambda credential_ids: CredentialKeyModel.filter(credential_id__in=credential_ids).order_by(
+        "kid"
+    ),
+)
 _USERS = CompiledSelect(AdminUser, lambda user_ids: AdminUser.filter(id__in=user_ids))
 
 
@@ -121,6 +131,17 @@ async def _live_secrets(
     rows = await _LIVE_SECRETS.fetch(credential_ids, now)
     grouped: dict[UUID, list[CredentialSecretModel]] = {}
     for row in rows:
+        grouped.setdefault(row.credential_id, []).append(row)  # type: ignore[attr-defined]
+    return grouped
+
+
+async def _keys(credential_ids: list[UUID]) -> dict[UUID, list[CredentialKeyModel]]:
+    """The keys of the page's PRIVATE_KEY_JWT credentials, in one query; none when the page has
+    none (a page of secret credentials costs what it did)."""
+    if not credential_ids:
+        return {}
+    grouped: dict[UUID, list[CredentialKeyModel]] = {}
+    for row in await _KEYS.fetch(credential_ids):
         grouped.setdefault(row.credential_id, []).append(row)  # type: ignore[attr-defined]
     return grouped
 

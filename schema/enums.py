@@ -8,9 +8,32 @@ from __future__ import annotations
 
 import strawberry
 
-from models.enums import AccessLevel, ActorType, AuditAction, CredentialStatus, LimitMode, Role
+from models.enums import (
+    AccessLevel,
+    ActorType,
+    AuditAction,
+    ClientAuthMethod,
+    CredentialStatus,
+    LimitMode,
+    Role,
+)
 
 for _enum in (AccessLevel, CredentialStatus, Role, ActorType, AuditAction, LimitMode):
     strawberry.enum(_enum)
+strawberry.enum(
+    ClientAuthMethod,
+    description=(
+        "How a credential's client authenticates at the token endpoint: CLIENT_SECRET "
+        "(client_secret_basic / client_secret_post) or PRIVATE_KEY_JWT (RFC 7523 §2.2)."
+    ),
+)
 
-__all__ = ["AccessLevel", "ActorType", "AuditAction", "CredentialStatus", "LimitMode", "Role"]
+__all__ = [
+    "AccessLevel",
+    "ActorType",
+    "AuditAction",
+    "ClientAuthMethod",
+    "CredentialStatus",
+    "LimitMode",
+    "Role",
+]

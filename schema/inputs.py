@@ -5,8 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.scalars import JSON
 
-from schema.enums import AccessLevel, LimitMode
+from schema.enums import AccessLevel, ClientAuthMethod, LimitMode
+
+JWKS_DESCRIPTION = (
+    "PRIVATE_KEY_JWT only: the public JWK Set (RFC 7517) the client signs its assertions with, "
+    "1 to 10 keys, each with a kid; ES256, EdDSA, RS256 (2048 bits or more) or PS256. A private "
+    "member (d, p, q...) is refused."
+)
+JWKS_URI_DESCRIPTION = (
+    "PRIVATE_KEY_JWT only: where the token endpoint fetches the client's public JWK Set "
+    "(https to a public address in production)."
+)
 
 
 @strawberry.input
@@ -32,6 +43,12 @@ class CreateCredentialInput:
             "Only these events of the organisation (1 to 100); omitted or null: all events."
         ),
     )
+    auth_method: ClientAuthMethod = strawberry.field(
+        default=ClientAuthMethod.CLIENT_SECRET,
+        description="PRIVATE_KEY_JWT takes exactly one of jwks and jwksUri; no secret is made.",
+    )
+    jwks: JSON | None = strawberry.field(default=None, description=JWKS_DESCRIPTION)
+    jwks_uri: str | None = strawberry.field(default=None, description=JWKS_URI_DESCRIPTION)
 
 
 @strawberry.input
@@ -93,6 +110,17 @@ class UpdateCredentialInput:
     use_organisation_token_quota: bool | None = strawberry.field(
         default=strawberry.UNSET,
         description="`true`: the organisation's default token quota again.",
+    )
+    jwks: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Replace a key credential's key set (rotation: add the new key, later remove the "
+            "old one). " + JWKS_DESCRIPTION
+        ),
+    )
+    jwks_uri: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Replace a key credential's key source with this URI. " + JWKS_URI_DESCRIPTION,
     )
 
 

@@ -60,6 +60,21 @@ class CredentialCreated:
     client_secret: str = strawberry.field(description="Shown this once; store it securely now.")
 
 
+@strawberry.type(
+    description=(
+        "A PRIVATE_KEY_JWT credential: no secret exists; the client signs assertions with the "
+        "private key of a registered public key."
+    )
+)
+class KeyCredentialCreated:
+    credential: Credential
+
+
+@strawberry.type(description="The credential authenticates with a key pair and has no secret.")
+class CredentialUsesKeys(UserError):
+    pass
+
+
 @strawberry.type
 class CredentialSecretRegenerated:
     credential: Credential
@@ -90,7 +105,7 @@ LoginResult = Annotated[
     LoginSuccess | InvalidLogin | LoginThrottled, strawberry.union("LoginResult")
 ]
 CreateCredentialResult = Annotated[
-    CredentialCreated | ValidationError | PermissionDenied,
+    CredentialCreated | KeyCredentialCreated | ValidationError | PermissionDenied,
     strawberry.union("CreateCredentialResult"),
 ]
 RegenerateCredentialSecretResult = Annotated[
@@ -98,7 +113,8 @@ RegenerateCredentialSecretResult = Annotated[
     | NotFound
     | CredentialNotActive
     | PermissionDenied
-    | ValidationError,
+    | ValidationError
+    | CredentialUsesKeys,
     strawberry.union("RegenerateCredentialSecretResult"),
 ]
 RevokeCredentialResult = Annotated[
@@ -121,4 +137,5 @@ UpdateCredentialPolicyResult = Annotated[
 PERMISSION_DENIED = "Your role may view credentials but not change them."
 NOT_FOUND = "No credential with this id exists in your organisation."
 SECRET_NOT_FOUND = "This credential has no secret with this id."  # noqa: S105 (a message)
+USES_KEYS = "This credential authenticates with a key pair; add or remove keys instead."
 POLICY_PERMISSION_DENIED = "Your role may view the credential policy but not change it."

@@ -16,7 +16,8 @@ from partner_api.foundation.settings import Settings
 from partner_api.operations.credentials import effective_scopes
 from partner_api.operations.usage_report import UsageRange
 from schema.context import Context
-from schema.enums import AccessLevel, CredentialStatus, LimitMode, Role
+from schema.enums import AccessLevel, ClientAuthMethod, CredentialStatus, LimitMode, Role
+from schema.key_types import CredentialKey
 from schema.policy_types import CredentialPolicy
 from schema.usage_types import OrganisationUsage, Usage, usage_parts
 
@@ -184,6 +185,9 @@ class Credential:
             "Live secrets, newest first: the current one and at most one in its grace period."
         )
     )
+    auth_method: ClientAuthMethod
+    jwks_uri: str | None = strawberry.field(description="PRIVATE_KEY_JWT: where its keys are.")
+    keys: list[CredentialKey] = strawberry.field(description="PRIVATE_KEY_JWT: its keys, by kid.")
     events: list[Event] | None = strawberry.field(
         description=(
             "The events the credential is limited to that still exist, soonest first; null: all "
@@ -228,6 +232,7 @@ class Credential:
         now: datetime,
         created_by: User | None,
         secrets: list[CredentialSecret],
+        keys: list[CredentialKey],
         expires_soon: bool,
         stale: bool,
         exceeds_policy: bool,
@@ -254,6 +259,9 @@ class Credential:
             stale=stale,
             exceeds_policy=exceeds_policy,
             secrets=secrets,
+            auth_method=credential.auth_method,
+            jwks_uri=credential.jwks_uri,
+            keys=keys,
             events=events,
             restriction_lapsed=events is not None and all(event.ends_at <= now for event in events),
             rate_limit_per_minute=credential.rate_limit_per_minute,

@@ -34,6 +34,7 @@ DOCS_URL = "http://testserver/docs"
 GUIDE_SECTIONS = {
     "quickstart": "Quickstart",
     "authentication": "Authentication and token lifetime",
+    "private-key-jwt": "Key-pair credentials (private_key_jwt)",
     "scopes": "Scopes",
     "event-restrictions": "Credentials limited to events",
     "errors": "Errors",

@@ -1,4 +1,5 @@
-"""The credential lifecycle's changes to an existing credential: update (re-scope) and revoke.
+"""The credential lifecycle's changes to an existing credential: update (re-scope, or replace a
+key credential's keys) and revoke.
 
 Like creation, each is one transaction that also writes its audit event and its change-feed row.
 """
@@ -11,12 +12,13 @@ from tortoise.transactions import in_transaction
 
 from auth.admins.identity import Actor
 from auth.partners import change_feed
-from models.credential import Credential, CredentialSecret
-from models.enums import AccessLevel, AuditAction, CredentialStatus
+from models.credential import Credential, CredentialKey, CredentialSecret
+from models.enums import AccessLevel, AuditAction, ClientAuthMethod, CredentialStatus
 from models.notifications import NotificationType
 from models.oauth import ChangeKind
 from models.tenancy import TenantScope
 from partner_api.foundation.validation import (
+    InvalidInput,
     clean_email,
     clean_ip_allowlist,
     clean_name,
@@ -25,6 +27,12 @@ from partner_api.foundation.validation import (
     clean_scopes,
 )
 from partner_api.operations import audit, notification_events
+from partner_api.operations.client_key_registration import (
+    NOT_A_KEY_CREDENTIAL,
+    KeyRegistration,
+    key_summary,
+    write_keys,
+)
 from partner_api.operations.credential_policy import max_lifetime_days
 from partner_api.operations.credentials import (
     CredentialChanges,
@@ -32,7 +40,6 @@ from partner_api.operations.credentials import (
     CredentialNotFound,
     Keep,
     public_settings,
-    same_moment,
     snapshot,
 )
 from partner_api.operations.event_restriction import clean_event_ids
@@ -75,6 +82,35 @@ async def revoke_credential(
             now=now,
         )
     return credential
+
+
+def same_moment(a: datetime | None, b: datetime | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.tzinfo is not None and a == b
+
+
+async def _key_view(credential: Credential) -> dict[str, object]:
+    """The audited view of a key credential's registration: its URI and registered keys (kid,
+    alg, thumbprint; never key material). Rows the token endpoint added for keys fetched from
+    the URI are not part of the registration."""
+    if credential.auth_method is not ClientAuthMethod.PRIVATE_KEY_JWT:
+        return {}
+    rows = await CredentialKey.filter(credential=credential, from_uri=False).order_by("kid")
+    return {"jwksUri": credential.jwks_uri, "keys": key_summary(rows)}
+
+
+async def _replace_keys(credential: Credential, registration: KeyRegistration) -> None:
+    """Rotation (add the new key to the set, later remove the old one) or a new URI. Only a key
+    credential has keys to replace."""
+    if credential.auth_method is not ClientAuthMethod.PRIVATE_KEY_JWT:
+        field = "jwks" if registration.keys is not None else "jwksUri"
+        raise InvalidInput(field, NOT_A_KEY_CREDENTIAL)
+    if registration.jwks_uri == credential.jwks_uri and registration.jwks == credential.jwks:
+        return  # the same URI keeps the rows of the keys it has served
+    credential.jwks = registration.jwks
+    credential.jwks_uri = registration.jwks_uri
+    await write_keys(credential, registration)
 
 
 def _changed_settings(
@@ -129,12 +165,14 @@ async def update_credential(
     *,
     now: datetime,
 ) -> Credential:
-    """Change name, contact, access level/scopes, expiry, IP allowlist, events or limits (not
-    once revoked).
+    """Change name, contact, access level/scopes, expiry, IP allowlist, events, limits or a key
+    credential's keys (not once revoked).
 
     An expired credential may be updated, so an administrator can extend its expiry. A new event
     restriction binds the credential's tokens already issued as well, and new limits hold on
-    every process, through the change feed below. A change that changes nothing writes nothing."""
+    every process, through the change feed below, and so do replaced keys: every process drops
+    its cached keys of the credential within the feed's bound. A change that changes nothing
+    writes nothing (key rows rewritten with the same keys stay as they were)."""
     event_ids = changes.event_ids
     if isinstance(event_ids, list):
         event_ids = await clean_event_ids(scope, event_ids)
@@ -144,11 +182,13 @@ async def update_credential(
             raise CredentialNotFound
         if credential.revoked_at is not None:
             raise CredentialNotActive(CredentialStatus.REVOKED)
-        before = snapshot(credential)
+        before = snapshot(credential) | await _key_view(credential)
         _changed_settings(
             credential, changes, now, await max_lifetime_days(scope.organisation_id), event_ids
         )
-        after = snapshot(credential)
+        if not isinstance(changes.keys, Keep):
+            await _replace_keys(credential, changes.keys)
+        after = snapshot(credential) | await _key_view(credential)
         changed = [key for key in after if after[key] != before[key]]
         if not changed:
             return credential

@@ -1,6 +1,6 @@
-"""The credential lifecycle: create and regenerate (rotate); its values and refusals.
-(Update and revoke are partner_api/operations/credential_changes.py; ending a previous secret early
-is
+"""The credential lifecycle: create (with a secret, or with public keys for private_key_jwt) and
+regenerate (rotate); its values and refusals. (Update and revoke are
+partner_api/operations/credential_changes.py; ending a previous secret early is
 partner_api/operations/previous_secrets.py.)
 
 Each operation is one transaction that also writes its audit event, so a change is never without
@@ -21,7 +21,7 @@ from auth.partners import change_feed
 from auth.partners.keyed_hash import KeyedHasher
 from auth.tokens import new_client_id, new_client_secret
 from models.credential import Credential, CredentialSecret
-from models.enums import AccessLevel, AuditAction, CredentialStatus, LimitMode
+from models.enums import AccessLevel, AuditAction, ClientAuthMethod, CredentialStatus, LimitMode
 from models.notifications import NotificationType
 from models.oauth import ChangeKind
 from models.tenancy import TenantScope
@@ -37,12 +37,17 @@ from partner_api.foundation.validation import (
 )
 from partner_api.foundation.validation import Keep as Keep
 from partner_api.operations import audit, notification_events
+from partner_api.operations.client_key_registration import KeyRegistration, register_keys
 from partner_api.operations.credential_policy import max_lifetime_days
 from partner_api.operations.event_restriction import clean_event_ids
 
 
 class CredentialNotFound(Exception):
     pass
+
+
+class CredentialUsesKeys(Exception):
+    """A secret was asked of a PRIVATE_KEY_JWT credential, which has none."""
 
 
 class CredentialNotActive(Exception):
@@ -78,6 +83,8 @@ class CredentialChanges:
     rate_limit_per_minute: int | Keep | None = KEEP
     token_quota_per_minute: int | Keep | None = KEEP
     limit_mode: LimitMode | Keep = KEEP
+    # A PRIVATE_KEY_JWT credential's new key source (already validated), replacing the old one.
+    keys: KeyRegistration | Keep = KEEP
 
 
 @dataclass(frozen=True)
@@ -91,12 +98,6 @@ class IssuedSecret:
 def effective_scopes(credential: Credential) -> list[str]:
     """What the credential may be granted now (partner_api.foundation.scopes.effective_scopes)."""
     return catalogue.effective_scopes(credential.access_level, credential.scopes)
-
-
-def same_moment(a: datetime | None, b: datetime | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a.tzinfo is not None and a == b
 
 
 def snapshot(credential: Credential) -> dict[str, Any]:
@@ -139,6 +140,36 @@ async def _add_secret(credential: Credential, hasher: KeyedHasher) -> str:
 async def create_credential(
     scope: TenantScope, actor: Actor, draft: CredentialDraft, *, hasher: KeyedHasher, now: datetime
 ) -> IssuedSecret:
+    """A CLIENT_SECRET credential and its first secret, shown once."""
+    async with in_transaction():
+        credential = await _create(scope, actor, draft, now=now, keys=None)
+        secret_value = await _add_secret(credential, hasher)
+    return IssuedSecret(credential=credential, secret_value=secret_value)
+
+
+async def create_key_credential(
+    scope: TenantScope,
+    actor: Actor,
+    draft: CredentialDraft,
+    keys: KeyRegistration,
+    *,
+    now: datetime,
+) -> Credential:
+    """A PRIVATE_KEY_JWT credential (RFC 7523 §2.2): no secret exists, only its public keys."""
+    async with in_transaction():
+        return await _create(scope, actor, draft, now=now, keys=keys)
+
+
+async def _create(
+    scope: TenantScope,
+    actor: Actor,
+    draft: CredentialDraft,
+    *,
+    now: datetime,
+    keys: KeyRegistration | None,
+) -> Credential:
+    """The credential row, its keys, its audit event and notification. Call inside a
+    transaction, so a refusal (a key of another credential) leaves nothing behind."""
     name = clean_name(draft.name)
     contact_email = clean_email(draft.contact_email)
     scopes = clean_scopes(draft.access_level, draft.scopes)
@@ -151,35 +182,37 @@ async def create_credential(
     )
     ip_allowlist = clean_ip_allowlist(draft.ip_allowlist)
     event_ids = await clean_event_ids(scope, draft.event_ids)
-    async with in_transaction():
-        credential = await Credential.create(
-            organisation_id=scope.organisation_id,
-            name=name,
-            contact_email=contact_email,
-            client_id=new_client_id(),
-            access_level=draft.access_level,
-            scopes=scopes,
-            expires_at=expires_at,
-            ip_allowlist=ip_allowlist,
-            event_ids=event_ids,
-            created_by_id=actor.identity.user_id if actor.identity else None,
-        )
-        secret_value = await _add_secret(credential, hasher)
-        await audit.record(
-            AuditAction.CREDENTIAL_CREATED,
-            organisation_id=scope.organisation_id,
-            actor=actor,
-            credential=credential,
-            after={**snapshot(credential), "clientId": credential.client_id},
-        )
-        await notification_events.record(
-            NotificationType.CREDENTIAL_CREATED,
-            organisation_id=scope.organisation_id,
-            credential=credential,
-            facts=public_settings(credential),
-            now=now,
-        )
-    return IssuedSecret(credential=credential, secret_value=secret_value)
+    credential = await Credential.create(
+        organisation_id=scope.organisation_id,
+        name=name,
+        contact_email=contact_email,
+        client_id=new_client_id(),
+        access_level=draft.access_level,
+        scopes=scopes,
+        expires_at=expires_at,
+        ip_allowlist=ip_allowlist,
+        event_ids=event_ids,
+        created_by_id=actor.identity.user_id if actor.identity else None,
+        **({} if keys is None else keys.columns()),
+    )
+    after = {**snapshot(credential), "clientId": credential.client_id}
+    if keys is not None:
+        after |= await register_keys(credential, keys)
+    await audit.record(
+        AuditAction.CREDENTIAL_CREATED,
+        organisation_id=scope.organisation_id,
+        actor=actor,
+        credential=credential,
+        after=after,
+    )
+    await notification_events.record(
+        NotificationType.CREDENTIAL_CREATED,
+        organisation_id=scope.organisation_id,
+        credential=credential,
+        facts=public_settings(credential),
+        now=now,
+    )
+    return credential
 
 
 async def locked_active_credential(
@@ -218,6 +251,8 @@ async def regenerate_secret(
     a secret already in its grace period ends at once, so at most two secrets are ever live."""
     async with in_transaction():
         credential = await locked_active_credential(scope, credential_id, now=now)
+        if credential.auth_method is ClientAuthMethod.PRIVATE_KEY_JWT:
+            raise CredentialUsesKeys
         live = [
             secret
             for secret in await CredentialSecret.filter(

@@ -21,6 +21,8 @@ from partner_api.web.docs_html import (
     section,
     table,
 )
+from partner_api.web.docs_keys import ANCHOR as KEYS_ANCHOR
+from partner_api.web.docs_keys import key_pairs
 from partner_api.web.docs_reference import Reference
 from partner_api.web.docs_restrictions import ANCHOR as RESTRICTIONS_ANCHOR
 from partner_api.web.docs_restrictions import TITLE as RESTRICTIONS_TITLE
@@ -228,6 +230,7 @@ def guide(settings: Settings, reference: Reference) -> list[tuple[str, str, str]
     parts = [
         ("quickstart", "Quickstart", quickstart(settings)),
         ("authentication", "Authentication", authentication(settings)),
+        (KEYS_ANCHOR, "Key pairs", key_pairs(settings)),
         ("scopes", "Scopes", scopes(reference)),
         (RESTRICTIONS_ANCHOR, "Event restrictions", event_restrictions(settings)),
         ("errors", "Errors", errors()),
