@@ -120,7 +120,7 @@ export function openRevokeDialog(app, credential, { onChanged }) {
     banner(
       "warning",
       `“${credential.name}” (client ID ${credential.clientId}) stops working immediately: its ` +
-        "secrets and access tokens are refused from now on. Revocation cannot be undone; to " +
+        `${credential.authMethod === "PRIVATE_KEY_JWT" ? "keys" : "secrets"} and access tokens are refused from now on. Revocation cannot be undone; to ` +
         "reconnect the system, create new credentials.",
     ),
     h(

@@ -3,7 +3,7 @@
 // keeps raw before/after values and event ids, so this is where they become readable text.
 
 import { h } from "./dom.js";
-import { AUDIT_LABELS, FIELD_LABELS, LIMIT_MODE_LABELS, auditValue, formatDateTime, minutesInWords } from "./format.js";
+import { AUDIT_LABELS, AUTH_METHOD_LABELS, FIELD_LABELS, LIMIT_MODE_LABELS, auditValue, formatDateTime, minutesInWords } from "./format.js";
 
 // A credential's own limits; null in the audit is "no own limit": the organisation default.
 const LIMIT_KEYS = new Set(["rateLimitPerMinute", "tokenQuotaPerMinute"]);
@@ -29,12 +29,20 @@ const LEAK_OUTCOMES = {
   ALREADY_ENDED: "The secret had already stopped working",
 };
 
+/** A key credential's audited keys (kid, alg and thumbprint; never key material) as words. */
+function keysValue(keys) {
+  return Array.isArray(keys) && keys.length > 0 ? keys.map((key) => `${key.kid} (${key.alg})`).join(", ") : "none";
+}
+
 function changesOf(event, names) {
   const before = event.before || {};
   const after = event.after || {};
   const value = (key, recorded) => {
     if (key === "eventIds") {
       return eventIdsValue(recorded, names);
+    }
+    if (key === "keys") {
+      return keysValue(recorded);
     }
     if (LIMIT_KEYS.has(key) && (recorded === null || recorded === undefined)) {
       return "organisation default";
@@ -68,7 +76,10 @@ function changesOf(event, names) {
     return [
       `Access: ${auditValue(after.accessLevel)}${after.scopes && after.scopes.length ? ` (${after.scopes.join(", ")})` : ""}`,
       `Events: ${value("eventIds", after.eventIds)}`,
-    ];
+      after.authMethod === "PRIVATE_KEY_JWT"
+        ? `Authentication: ${AUTH_METHOD_LABELS.PRIVATE_KEY_JWT}, ${after.jwksUri ? `keys from ${after.jwksUri}` : `keys ${keysValue(after.keys)}`}`
+        : null,
+    ].filter(Boolean);
   }
   return Object.keys(after).map((key) => `${key}: ${auditValue(after[key])}`);
 }

@@ -1,8 +1,11 @@
-// The "Create credentials" dialog: the form with the security warning, then the show-once result.
+// The "Create credentials" dialog: the form with the security warning and the authentication
+// method, then the show-once result (or, for a key pair, the client ID: there is no secret).
 
+import { authMethodField } from "./auth_method_field.js";
 import { credentialForm } from "./credential_form.js";
 import { openDialog } from "./dialog.js";
 import { banner, h, uid } from "./dom.js";
+import { showKeyCredentialCreated } from "./key_detail.js";
 import { failureMessage, mutate } from "./mutations.js";
 import { showSecretOnce } from "./secret.js";
 
@@ -26,6 +29,8 @@ export function openCreateDialog(app, { onCreated, returnFocus }) {
     },
   });
   const form = credentialForm({ app, scopes: app.partnerApi.scopes, maxDays: app.policyDays() });
+  const auth = authMethodField(app, { onInput: () => refresh() });
+  const valid = () => form.isValid() && auth.problem() === null;
   const alerts = h("div", { class: "dialog-alerts" });
   const hintId = uid("create-hint");
   const submit = h("button", {
@@ -34,7 +39,7 @@ export function openCreateDialog(app, { onCreated, returnFocus }) {
   });
   const hint = h("p", {
     id: hintId, class: "field-hint submit-hint",
-    text: "Enter a name and a contact e-mail; for fine-grained access choose at least one scope, and for “Only these events” at least one event.",
+    text: "Enter a name and a contact e-mail; for fine-grained access choose at least one scope, for “Only these events” at least one event, and for a key pair its public keys.",
   });
   const cancel = h("button", { type: "button", class: "button", text: "Cancel", onclick: () => dialog.close() });
   const element = h(
@@ -47,24 +52,25 @@ export function openCreateDialog(app, { onCreated, returnFocus }) {
       h("p", { text: SECURITY_WARNING }),
     ),
     form.element,
+    auth.element,
     alerts,
     hint,
     h("div", { class: "dialog-actions" }, cancel, submit),
   );
   const refresh = () => {
-    submit.disabled = !form.isValid();
-    hint.hidden = form.isValid();
+    submit.disabled = !valid();
+    hint.hidden = valid();
   };
   form.onInput(refresh);
 
   element.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (!form.isValid() || submit.hasAttribute("aria-busy")) {
+    if (!valid() || submit.hasAttribute("aria-busy")) {
       return;
     }
     const result = await mutate(app, {
       dialog, alerts, button: submit, busyLabel: "Creating…",
-      operation: "CreateCredential", field: "createCredential", variables: { input: form.values() },
+      operation: "CreateCredential", field: "createCredential", variables: { input: { ...form.values(), ...auth.values() } },
     });
     refresh();
     if (result === null) {
@@ -79,7 +85,10 @@ export function openCreateDialog(app, { onCreated, returnFocus }) {
         tokenEndpoint: app.partnerApi.tokenEndpoint,
         onDone: () => dialog.close(),
       });
-    } else if (!(result.__typename === "ValidationError" && form.showError(result.field, result.message))) {
+    } else if (result.__typename === "KeyCredentialCreated") {
+      created = result.credential;
+      showKeyCredentialCreated(dialog, { app, credential: result.credential, onDone: () => dialog.close() });
+    } else if (!(result.__typename === "ValidationError" && (form.showError(result.field, result.message) || auth.showError(result.field, result.message)))) {
       alerts.replaceChildren(banner("error", failureMessage(result)));
     }
   });

@@ -1,12 +1,14 @@
-// One credential: its usage, every field, its limits, its lifecycle signals, its live secrets, the
-// reminders mailed about it, leak reports, its audit trail, and (for owners and admins) the Edit
-// access, Edit limits, Regenerate, Revoke and "End now" (previous secret) actions.
+// One credential: its usage, every field, its limits, its lifecycle signals, its live secrets (or,
+// for a key pair, its public keys), the reminders mailed about it, leak reports, its audit trail,
+// and (for owners and admins) the Edit access, Edit limits, Edit keys, Regenerate, Revoke and
+// "End now" (previous secret) actions.
 
 import { openEditDialog, openEndSecretDialog, openRegenerateDialog, openRevokeDialog } from "./actions.js";
 import { auditSection, leakNotice } from "./audit_trail.js";
 import { copyable } from "./clipboard.js";
 import { h } from "./dom.js";
-import { days, eventDates, formatDateTime, hasEnded, lastUsed } from "./format.js";
+import { AUTH_METHOD_LABELS, days, eventDates, formatDateTime, hasEnded, lastUsed } from "./format.js";
+import { keysSection, openEditKeysDialog } from "./key_detail.js";
 import { limitsSection } from "./limits.js";
 import { openLimitsDialog } from "./limits_dialog.js";
 import { lifecycleBadges, statusBadge } from "./list.js";
@@ -75,6 +77,7 @@ function factsSection(app, credential) {
       { class: "facts" },
       fact("Client ID", copyable(credential.clientId, "Client ID")),
       fact("Status", statusBadge(credential.status)),
+      fact("Authentication", AUTH_METHOD_LABELS[credential.authMethod] || credential.authMethod),
       fact("Contact e-mail", credential.contactEmail),
       fact("Access", scopesFact(app, credential)),
       fact("Events", eventsFact(credential)),
@@ -181,7 +184,7 @@ function actionBar(app, credential) {
       type: "button", class: "button", text: "Edit access", "data-focus": "edit",
       onclick: () => openEditDialog(app, credential, { onChanged: changed }),
     }),
-    credential.status === "ACTIVE"
+    credential.status === "ACTIVE" && credential.authMethod !== "PRIVATE_KEY_JWT"
       ? h("button", {
         type: "button", class: "button", text: "Regenerate secret", "data-focus": "regenerate",
         onclick: () => openRegenerateDialog(app, credential, { onChanged: changed }),
@@ -260,7 +263,14 @@ export function detailView(app, data) {
         limitsSection(app, credential, { onEdit: () => openLimitsDialog(app, credential, { onChanged: changed }) }),
         remindersSection(app, credential),
       ),
-      h("div", { class: "detail-side" }, secretsSection(app, credential, changed), auditSection(app, credential, data.auditEvents)),
+      h(
+        "div",
+        { class: "detail-side" },
+        credential.authMethod === "PRIVATE_KEY_JWT"
+          ? keysSection(app, credential, { onEdit: () => openEditKeysDialog(app, credential, { onChanged: changed }) })
+          : secretsSection(app, credential, changed),
+        auditSection(app, credential, data.auditEvents),
+      ),
     ),
   );
 }

@@ -78,7 +78,13 @@ export const FIELD_LABELS = {
   useOrganisationTokenQuota: "Token quota",
   defaultRateLimitPerMinute: "Default rate limit",
   defaultTokenQuotaPerMinute: "Default token quota",
+  authMethod: "Authentication",
+  jwks: "Public JWK Set",
+  jwksUri: "JWKS URL",
+  keys: "Keys",
 };
+
+export const AUTH_METHOD_LABELS = { CLIENT_SECRET: "Client secret", PRIVATE_KEY_JWT: "Key pair (private_key_jwt)" };
 
 export const LIMIT_MODE_LABELS = { ENFORCE: "Enforce", MONITOR: "Monitor" };
 

@@ -83,7 +83,14 @@ function accessCell(credential) {
   return h(
     "span",
     {},
-    h("span", { class: "nowrap", text: level }),
+    h(
+      "span",
+      { class: "nowrap" },
+      level,
+      credential.authMethod === "PRIVATE_KEY_JWT"
+        ? h("span", { class: "badge badge-keys", title: "Authenticates with a key pair (private_key_jwt): no secret", text: "Key pair" })
+        : null,
+    ),
     h("span", { class: "cell-sub", text: scopes }),
     eventsLine(credential),
   );
