@@ -161,8 +161,10 @@ async function showList({ connection = null, focus = false } = {}) {
   }
   app.list.cursors[app.list.index + 1] = page.pageInfo.endCursor;
   const card = app.notifications.mount();
+  // Below the list: the card grows when its figures arrive, and above the list that would move
+  // the rows under a pointer about to click one.
   const top = isEmptyList(app, page) ? null : app.topCredentials.mount();
-  render(h("div", { class: "list-view" }, top, listView(app, page), card), { focus });
+  render(h("div", { class: "list-view" }, listView(app, page), top, card), { focus });
 }
 
 async function showDetail(id, { focus = false } = {}) {

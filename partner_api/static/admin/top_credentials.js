@@ -1,4 +1,4 @@
-// The "Top credentials (24 h)" card over the credentials list: the organisation's calls and errors
+// The "Top credentials (24 h)" card under the credentials list: the organisation's calls and errors
 // of the last 24 hours, and the credentials with the most calls and with the most errors, each a
 // link to its detail (Organisation.usage, OrganisationUsage). During an on-sale this is where an
 // organiser sees at once who is hammering the API or failing. The card loads once per login and
