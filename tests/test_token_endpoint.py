@@ -662,3 +662,34 @@ async def test_lg02_logs_never_contain_secret_token_or_authorization_header(
     }
     for what, value in forbidden.items():
         assert value not in text, f"the {what} was logged"
+
+
+async def test_lg01_a_first_use_writes_its_own_last_use_and_nothing_else(
+    app: Starlette, client: httpx.AsyncClient, issued: IssuedSecret
+) -> None:
+    """A credential's first token waits for its own last-use write only; another credential's
+    pending use is left to the periodic flush (a walk of every pending use made 10,000 first
+    tokens in one process quadratic: docs/benchmarks.md, issue 16)."""
+    other = await make_credential(
+        organisation=await Organisation.get(id=issued.credential.organisation_id),  # type: ignore[attr-defined]
+        name="Other",
+    )
+    usage = app.state.services.authorization_server.usage
+    other_secret = await CredentialSecret.get(credential_id=other.credential.id)
+    # Pending and due, as if its own write had failed: not this request's to write.
+    usage.token_issued(
+        organisation_id=other.credential.organisation_id,  # type: ignore[attr-defined]
+        credential_id=other.credential.id,
+        client_id=other.credential.client_id,
+        secret_id=other_secret.id,
+        ip_address="192.0.2.7",
+        now=utcnow(),
+    )
+    assert (await request_token(client, issued)).status_code == 200
+
+    mine = await CredentialSecret.get(credential_id=issued.credential.id)
+    assert mine.last_used_at is not None
+    assert (await CredentialSecret.get(id=other_secret.id)).last_used_at is None
+
+    await usage.flush(utcnow())
+    assert (await CredentialSecret.get(id=other_secret.id)).last_used_ip == "192.0.2.7"

@@ -179,5 +179,5 @@ class TokenIssuer:
             now=now,
         )
         if write_due:
-            await self._usage.flush(now)
+            await self._usage.write_due(secret_id=secret.id, credential_id=credential.id, now=now)
         return issued

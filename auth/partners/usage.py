@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -87,7 +88,10 @@ class UsageRecorder:
         self._issued: dict[UUID, _Issued] = {}
         self._refused: dict[str, _Aggregate] = {}
         self._last_use: dict[UUID, _LastUse] = {}
-        self._key_use: dict[tuple[UUID, str], _KeyUse] = {}
+        # By credential, then kid: a first use writes its own credential's keys only.
+        self._key_use: dict[UUID, dict[str, _KeyUse]] = {}
+        # One flush at a time: two would both write an aggregate and both delete it.
+        self._flushing = asyncio.Lock()
 
     def token_issued(
         self,
@@ -122,9 +126,10 @@ class UsageRecorder:
         now: datetime,
     ) -> None:
         """Remember that `key` signed an accepted assertion; written by the next flush."""
-        use = self._key_use.get((credential_id, key.kid))
+        uses = self._key_use.setdefault(credential_id, {})
+        use = uses.get(key.kid)
         if use is None or use.key.thumbprint != key.thumbprint:
-            use = self._key_use[credential_id, key.kid] = _KeyUse(key, from_uri, now)
+            use = uses[key.kid] = _KeyUse(key, from_uri, now)
         use.at, use.dirty = now, True
 
     def token_refused(
@@ -140,22 +145,38 @@ class UsageRecorder:
 
     async def write_last_used(self, now: datetime, *, force: bool = False) -> None:
         for secret_id, use in list(self._last_use.items()):
-            due = use.written_at is None or now - use.written_at >= self._interval
-            if not use.dirty or not (due or force):
-                continue
-            use.written_at, use.dirty = now, False
-            await CredentialSecret.filter(id=secret_id).update(
-                last_used_at=use.at, last_used_ip=use.ip_address
-            )
-            await Credential.filter(id=use.credential_id).update(
-                last_used_at=use.at, last_used_ip=use.ip_address
-            )
-        await self._write_key_use(now, force=force)
+            if use.dirty and (force or self._due(use.written_at, now)):
+                await self._write_secret_use(secret_id, use, now)
+        for credential_id in list(self._key_use):
+            await self._write_key_uses(credential_id, now, force=force)
 
-    async def _write_key_use(self, now: datetime, *, force: bool) -> None:
-        for (credential_id, kid), use in list(self._key_use.items()):
-            due = use.written_at is None or now - use.written_at >= self._interval
-            if not use.dirty or not (due or force):
+    async def write_due(self, *, secret_id: UUID, credential_id: UUID, now: datetime) -> None:
+        """Write the use that made `token_issued` answer True (this secret's, and its
+        credential's keys') and nothing else, so a token request waits for its own write only:
+        the periodic flush writes the rest. Never raises: bookkeeping must not fail a token."""
+        try:
+            use = self._last_use.get(secret_id)
+            if use is not None and use.dirty:
+                await self._write_secret_use(secret_id, use, now)
+            await self._write_key_uses(credential_id, now, force=False)
+        except Exception:
+            logger.exception("could not record credential usage")
+
+    def _due(self, written_at: datetime | None, now: datetime) -> bool:
+        return written_at is None or now - written_at >= self._interval
+
+    async def _write_secret_use(self, secret_id: UUID, use: _LastUse, now: datetime) -> None:
+        use.written_at, use.dirty = now, False
+        await CredentialSecret.filter(id=secret_id).update(
+            last_used_at=use.at, last_used_ip=use.ip_address
+        )
+        await Credential.filter(id=use.credential_id).update(
+            last_used_at=use.at, last_used_ip=use.ip_address
+        )
+
+    async def _write_key_uses(self, credential_id: UUID, now: datetime, *, force: bool) -> None:
+        for kid, use in list(self._key_use.get(credential_id, {}).items()):
+            if not use.dirty or not (force or self._due(use.written_at, now)):
                 continue
             use.written_at, use.dirty = now, False
             updated = await CredentialKey.filter(credential_id=credential_id, kid=kid).update(
@@ -206,8 +227,9 @@ class UsageRecorder:
 
     async def flush(self, now: datetime, *, force: bool = False) -> None:
         try:
-            await self.write_last_used(now, force=force)
-            await self.flush_audit(now, force=force)
+            async with self._flushing:
+                await self.write_last_used(now, force=force)
+                await self.flush_audit(now, force=force)
         except Exception:
             # Usage bookkeeping must never fail a token request; the next flush retries.
             logger.exception("could not record credential usage")

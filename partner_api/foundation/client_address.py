@@ -23,7 +23,10 @@ def _trusted(address: str, proxies: Sequence[Network]) -> bool:
 
 
 def client_address(connection: HTTPConnection, trusted_proxies: Sequence[Network]) -> str | None:
-    peer = connection.client.host if connection.client else None
+    # The ASGI scope's (host, port) as it is: `connection.client` builds an Address each time,
+    # and this runs on every Partner API call (twice: the bearer check and usage counting).
+    client = connection.scope.get("client")
+    peer: str | None = client[0] if client else None
     if peer is None or not trusted_proxies or not _trusted(peer, trusted_proxies):
         return peer
     forwarded = ",".join(connection.headers.getlist("x-forwarded-for"))
