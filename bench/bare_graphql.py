@@ -29,6 +29,36 @@ class AccessLevel(enum.Enum):
     FINE_GRAINED = "FINE_GRAINED"
 
 
+@strawberry.enum
+class ClientAuthMethod(enum.Enum):
+    CLIENT_SECRET = "CLIENT_SECRET"  # noqa: S105 (a method name)
+    PRIVATE_KEY_JWT = "PRIVATE_KEY_JWT"
+
+
+@strawberry.enum
+class UsageRange(enum.Enum):
+    LAST_HOUR = "LAST_HOUR"
+    LAST_DAY = "LAST_DAY"
+    LAST_7_DAYS = "LAST_7_DAYS"
+    LAST_30_DAYS = "LAST_30_DAYS"
+
+
+@strawberry.type
+class CredentialKey:
+    kid: str
+    alg: str
+    last_used_at: datetime | None
+
+
+@strawberry.type
+class Usage:
+    calls: int
+    errors: int
+
+
+NO_USAGE = Usage(calls=0, errors=0)
+
+
 @strawberry.type
 class User:
     email: str
@@ -76,6 +106,14 @@ class Credential:
     # As the benchmark's credentials in our app: unrestricted, so no events and nothing lapsed.
     events: list[Event] | None
     restriction_lapsed: bool
+    # Client-secret credentials, as the benchmark's: no key source, no keys.
+    auth_method: ClientAuthMethod
+    jwks_uri: str | None
+    keys: list[CredentialKey]
+
+    @strawberry.field
+    def usage(self, range: UsageRange) -> Usage:
+        return NO_USAGE
 
 
 @strawberry.type
@@ -143,6 +181,9 @@ def _page() -> _Page:
                     ],
                     events=None,
                     restriction_lapsed=False,
+                    auth_method=ClientAuthMethod.CLIENT_SECRET,
+                    jwks_uri=None,
+                    keys=[],
                 ),
             )
         )

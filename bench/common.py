@@ -88,12 +88,13 @@ async def add_credentials(
     *,
     created_by_id: object | None = None,
     event_ids: list[str] | None = None,
+    pool: int = POOL,
 ) -> list[tuple[str, str]]:
     """`count` FULL credentials with one secret each, in batches, each limited to `event_ids`
-    (None: every event); returns (client_id, secret) for the first POOL of them. Tortoise must be
-    initialised."""
+    (None: every event); returns (client_id, secret) for the first `pool` of them. Tortoise must
+    be initialised."""
     hasher = KeyedHasher((PEPPER.encode(),))
-    pool: list[tuple[str, str]] = []
+    chosen: list[tuple[str, str]] = []
     batch = 2000
     for start in range(0, count, batch):
         credentials, secrets_rows = [], []
@@ -112,8 +113,8 @@ async def add_credentials(
             new = new_client_secret()
             credentials.append(credential)
             secrets_rows.append((credential, new))
-            if len(pool) < POOL:
-                pool.append((credential.client_id, new.value))
+            if len(chosen) < pool:
+                chosen.append((credential.client_id, new.value))
         await Credential.bulk_create(credentials)
         await CredentialSecret.bulk_create(
             [
@@ -126,23 +127,23 @@ async def add_credentials(
                 for credential, new in secrets_rows
             ]
         )
-    return pool
+    return chosen
 
 
 async def seed(
-    database_url: str, count: int, algorithm: str, *, events: int = 0
+    database_url: str, count: int, algorithm: str, *, events: int = 0, pool: int = POOL
 ) -> list[tuple[str, str]]:
-    """`count` credentials (FULL), returning (client_id, secret) for the first POOL of them. With
-    `events`, the organisation gets that many events and every credential is limited to all of
-    them; without, the organisation has none and the credentials reach every event."""
+    """`count` credentials (FULL), returning (client_id, secret) for the first `pool` of them.
+    With `events`, the organisation gets that many events and every credential is limited to all
+    of them; without, the organisation has none and the credentials reach every event."""
     await apply_migrations(database_url)
     await Tortoise.init(config=tortoise_config(database_url))
     try:
         organisation = await Organisation.create(name=f"Bench {secrets.token_hex(3)}")
         event_ids = await add_events(organisation.id, events) if events else None
-        pool = await add_credentials(organisation.id, count, event_ids=event_ids)
+        chosen = await add_credentials(organisation.id, count, event_ids=event_ids, pool=pool)
         await rotate_signing_key(algorithm=algorithm, key_encryption_key=KEK.encode(), now=utcnow())
-        return pool
+        return chosen
     finally:
         await Tortoise.close_connections()
 
@@ -267,6 +268,14 @@ def peak_rss_mib(pid: int) -> float:
     """The process's peak resident set size so far (VmHWM), in MiB."""
     status = Path(f"/proc/{pid}/status").read_text()
     kib = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(kib.group(1)) / 1024 if kib else float("nan")
+
+
+def resident_mib(pid: int) -> float:
+    """The process's resident set size now (VmRSS), in MiB: beside the peak, whether memory was
+    held or only passed through."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    kib = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
     return int(kib.group(1)) / 1024 if kib else float("nan")
 
 

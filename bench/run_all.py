@@ -15,6 +15,9 @@ the two alternating. It measures:
   share of the operation in-process: what recording an event costs (bench/create_credential.py);
 - webhook deliveries per second of one `partner-api worker` to a local receiver answering 204
   (bench/webhooks.py);
+- what usage counting costs (bench/usage_counting.py, bench/usage_footprint.py): the token
+  endpoint and `/me` with counting on and off in one run, each against the bare endpoint, and
+  one worker's peak RSS once 10,000 credentials obtained tokens and made calls;
 - the peer, django-oauth-toolkit's client-credentials token endpoint (bench/peer_dot.py), under
   uvicorn and a gunicorn sync worker, with its default PBKDF2-hashed secret and with plaintext;
 - the peak RSS (VmHWM) of each of our workers.
@@ -46,9 +49,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import create_credential as create_bench
-from bench import graphql_list, peer_dot
+from bench import graphql_list, peer_dot, usage_footprint
 from bench import partner_api as me_bench
 from bench import token_endpoint as token_bench
+from bench import usage_counting as counting_bench
 from bench import webhooks as webhooks_bench
 from bench.common import (
     RESTRICTED_EVENTS,
@@ -89,6 +93,10 @@ class Plan:
     # createCredential calls per organisation, after `credential_warm_up` untimed ones.
     credential_calls: int
     credential_warm_up: int
+    # Rounds of the counting on/off steps (each round: bare, then on and off in turns).
+    counting_rounds: int
+    # Active credentials of the `counting/rss` step.
+    footprint_credentials: int
 
 
 FULL = Plan(
@@ -102,6 +110,8 @@ FULL = Plan(
     webhook_events=2000,
     credential_calls=1000,
     credential_warm_up=50,
+    counting_rounds=4,
+    footprint_credentials=10_000,
 )
 QUICK = Plan(
     2,
@@ -114,6 +124,8 @@ QUICK = Plan(
     webhook_events=500,
     credential_calls=100,
     credential_warm_up=10,
+    counting_rounds=2,
+    footprint_credentials=1_000,
 )
 
 
@@ -169,6 +181,7 @@ def measure_token(plan: Plan, count: int, directory: Path, *, events: int = 0) -
         env = {
             **server_env(url, work, ALGORITHM),
             "PARTNER_API_TOKEN_QUOTA_PER_MINUTE": "100000000",
+            "PARTNER_API_MAX_TOKEN_QUOTA_PER_MINUTE": "100000000",
         }
         ours_port = free_port()
         with uvicorn_ours(ours_port, env, work) as ours_process:
@@ -187,6 +200,7 @@ def measure_me(plan: Plan, directory: Path, *, events: int = 0) -> Measured:
         env = {
             **server_env(url, work, ALGORITHM),
             "PARTNER_API_RATE_LIMIT_PER_MINUTE": "1000000000",
+            "PARTNER_API_MAX_RATE_LIMIT_PER_MINUTE": "1000000000",
             "PARTNER_API_ACCESS_TOKEN_TTL_SECONDS": "3600",
         }
         ours_port = free_port()
@@ -197,6 +211,38 @@ def measure_me(plan: Plan, directory: Path, *, events: int = 0) -> Measured:
             bare, ours = _against_bare_app(plan, ours_port, script, response_bytes=size)
             rss = peak_rss_mib(ours_process.pid)
     return Measured(ours=ours, bare=bare, rss_mib=rss, load=load_average())
+
+
+def measure_counting(plan: Plan, endpoint: str, directory: Path) -> Measured:
+    """`endpoint` ("token" or "me") with usage counting on and off, alternating with the bare
+    endpoint (bench/usage_counting.py); `ours` is counting on."""
+    measured = counting_bench.on_off(
+        endpoint,
+        directory / f"counting-{endpoint}",
+        algorithm=ALGORITHM,
+        seconds=plan.seconds,
+        rounds=plan.counting_rounds,
+        connections=CONNECTIONS,
+    )
+    return Measured(
+        ours=measured.on,
+        bare=measured.bare,
+        rss_mib=max(measured.peak_rss_mib.values()),
+        load=load_average(),
+        extra={"counting": measured.figures()},
+    )
+
+
+def measure_footprint(plan: Plan, directory: Path) -> Measured:
+    """Peak RSS of one worker with `footprint_credentials` active credentials counted."""
+    footprint = usage_footprint.measure(
+        directory / "counting-rss", plan.footprint_credentials, ALGORITHM
+    )
+    return Measured(
+        rss_mib=footprint.peak_mib["on"],
+        load=load_average(),
+        extra={"footprint": asdict(footprint)},
+    )
 
 
 def measure_list(plan: Plan, count: int, directory: Path, *, with_bare: bool) -> Measured:
@@ -367,6 +413,27 @@ def build_steps(plan: Plan, directory: Path) -> list[Step]:
             "me-restricted",
         )
     )
+    # Three apps alternate: the bare endpoint, then ours with counting on and off in turns.
+    counting = 3 * (2 + plan.counting_rounds * plan.seconds) + 6
+    for endpoint, path in (("token", "POST /oauth/token, 100 credentials"), ("me", "GET /me")):
+        steps.append(
+            Step(
+                f"{path}, usage counting on and off, each vs the bare endpoint",
+                counting,
+                lambda endpoint=endpoint: measure_counting(plan, endpoint, directory),  # type: ignore[misc]
+                f"counting/{endpoint}",
+            )
+        )
+    steps.append(
+        Step(
+            f"peak RSS of one worker, {_n(plan.footprint_credentials)} credentials with a token "
+            "and calls counted, counting on and off",
+            # Measured 311 s at 10,000: a credential's first token writes its last use.
+            10 + plan.footprint_credentials * 0.03,
+            lambda: measure_footprint(plan, directory),
+            "counting/rss",
+        )
+    )
     for count in plan.list_sizes:
         with_bare = count == plan.list_ratio_size
         label = f"GraphQL credentials(first: 20), {_n(count)} credentials in one organisation"
@@ -458,7 +525,13 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
     peer_best_name, peer_best = max(peers.items(), key=lambda item: item[1])
     bare_form = _rps(token_small.bare)
     ours_token = _rps(token_small.ours)
-    rss = max(m.rss_mib or 0.0 for key, m in measured.items() if not key.startswith("peer/"))
+    # The throughput steps' workers; `counting/rss` has its own target row, at 10,000 active
+    # credentials.
+    rss = max(
+        m.rss_mib or 0.0
+        for key, m in measured.items()
+        if not key.startswith("peer/") and key != "counting/rss"
+    )
     ratios = {
         "token_vs_bare": ours_token / bare_form,
         "token_vs_peer_best": ours_token / peer_best,
@@ -475,6 +548,12 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
     ratios["me_restricted_minus_unrestricted"] = (
         ratios["me_restricted_vs_bare"] - ratios["me_vs_bare"]
     )
+    for key in ("token", "me"):
+        figures = measured[f"counting/{key}"].extra["counting"]
+        ratios[f"{key}_counting_on_vs_bare"] = figures["ratio_on"]
+        ratios[f"{key}_counting_off_vs_bare"] = figures["ratio_off"]
+        # Signed: on minus off, each against the same-run baseline.
+        ratios[f"{key}_counting_on_minus_off"] = figures["difference"]
     targets = [
         ("token ≥ 0.60 of bare form endpoint", ratios["token_vs_bare"], 0.60),
         ("token ≥ 10x the peer's best configuration", ratios["token_vs_peer_best"], 10.0),
@@ -510,6 +589,29 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
                 "met": difference >= -0.05,
             }
         )
+    # One-sided, like the restriction's: what counting costs is on below off; on above off is
+    # the machine's noise.
+    for endpoint, key in (("token", "token"), ("/me", "me")):
+        difference = ratios[f"{key}_counting_on_minus_off"]
+        target_rows.append(
+            {
+                "target": f"{endpoint}: usage counting on at most 0.03 below off",
+                "value": round(difference, 3),
+                "threshold": -0.03,
+                "met": difference >= -0.03,
+            }
+        )
+    footprint = measured["counting/rss"].extra["footprint"]
+    target_rows.append(
+        {
+            "target": f"peak RSS with {footprint['credentials']:,} active credentials counted "
+            "≤ 150 MiB",
+            "value": round(footprint["peak_mib"]["on"], 1),
+            "unit": " MiB",
+            "threshold": 150,
+            "met": footprint["peak_mib"]["on"] <= 150,
+        }
+    )
     webhooks = measured["webhooks"].extra["webhooks"]
     target_rows.append(
         {
@@ -557,6 +659,10 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
             "signing": ALGORITHM,
             "token_reuse_seconds": "default (1)",
             "restricted_events": RESTRICTED_EVENTS,
+            "counting": (
+                f"bare, then counting on and off in turns, {plan.counting_rounds} rounds, best "
+                "of the rounds per app; two servers on copies of one database"
+            ),
             "create_credential": (
                 f"{plan.credential_calls} createCredential calls per organisation after "
                 f"{plan.credential_warm_up} untimed, sequential on one connection, the two "
@@ -657,6 +763,7 @@ def table(results: dict[str, Any], plan: Plan) -> str:
             f"{ratios[f'{key}_restricted_vs_bare']:.2f} | "
             f"{ratios[f'{key}_restricted_minus_unrestricted']:+.2f} |"
         )
+    lines += ["", *_counting_table(m)]
     lines += ["", *_create_credential_table(m["create-credential"]["create_credential"])]
     webhooks = m["webhooks"]["webhooks"]
     lines += [
@@ -673,6 +780,26 @@ def table(results: dict[str, Any], plan: Plan) -> str:
             f"{'yes' if target['met'] else '**no**'} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _counting_table(m: dict[str, Any]) -> list[str]:
+    lines = [
+        "| usage counting | bare req/s | off req/s | on req/s | off ratio | on ratio "
+        "| on - off | median same-round on - off |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, key in (
+        ("`POST /oauth/token`, 100 credentials", "token"),
+        ("`GET /partner/v1/me`, 100 credentials", "me"),
+    ):
+        c = m[f"counting/{key}"]["counting"]
+        lines.append(
+            f"| {label} | {c['bare']['requests_per_second']:,.0f} | "
+            f"{c['off']['requests_per_second']:,.0f} | {c['on']['requests_per_second']:,.0f} | "
+            f"{c['ratio_off']:.3f} | {c['ratio_on']:.3f} | {c['difference']:+.3f} | "
+            f"{c['paired_difference']:+.3f} |"
+        )
+    return [*lines, "", usage_footprint.describe(m["counting/rss"]["footprint"])]
 
 
 def _create_credential_table(figures: dict[str, Any]) -> list[str]:
@@ -707,8 +834,8 @@ def main() -> None:
         "--only",
         metavar="KEY",
         help="run only the step KEY (token/100, token-restricted/100, me, me-restricted, "
-        "list/1000, create-credential, webhooks, peer/gunicorn) or group (token, "
-        "token-restricted, list, peer) and "
+        "counting/token, counting/me, counting/rss, list/1000, create-credential, webhooks, "
+        "peer/gunicorn) or group (token, token-restricted, counting, list, peer) and "
         "print their figures; no results file, tables or plots (for investigating one figure)",
     )
     args = parser.parse_args()
@@ -782,6 +909,10 @@ def _details(measured: Measured) -> list[str]:
         return [webhooks_bench.Throughput(**measured.extra["webhooks"]).describe()]
     if "create_credential" in measured.extra:
         return create_bench.describe(measured.extra["create_credential"]).splitlines()
+    if "counting" in measured.extra:
+        return [counting_bench.describe(measured.extra["counting"])]
+    if "footprint" in measured.extra:
+        return [usage_footprint.describe(measured.extra["footprint"])]
     return []
 
 
