@@ -28,8 +28,9 @@ from uuid import UUID
 import jwt
 
 from auth.partners.authorization_details import granted_event_ids
-from auth.partners.credential_directory import CredentialState, SecretState
+from auth.partners.credential_directory import CredentialState
 from auth.partners.jws import is_canonical_compact
+from auth.partners.secret_state import SecretState
 from auth.partners.signing_keys import VERIFICATION_LEEWAY, KeyRing, SigningKeyError
 
 TOKEN_TYPE = "at+jwt"  # noqa: S105 (the JWT typ, RFC 9068 §2.1)

@@ -34,14 +34,11 @@ from auth.partners.client_assertions import (
 )
 from auth.partners.client_auth import PRIVATE_KEY_JWT, PresentedClient
 from auth.partners.client_secrets import AuthenticatedClient, verify_client
-from auth.partners.credential_directory import (
-    CredentialDirectory,
-    key_secret,
-    key_secret_id,
-)
+from auth.partners.credential_directory import CredentialDirectory
 from auth.partners.jwks_fetch import JwksFetcher
 from auth.partners.keyed_hash import KeyedHasher
 from auth.partners.oauth_errors import InvalidClient, TooManyRequests
+from auth.partners.secret_state import key_secret, key_secret_id
 from auth.partners.usage import UsageRecorder
 from auth.partners.usage_counts import UsageCounts
 from models.enums import ClientAuthMethod

@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 from auth.partners.client_auth import PresentedClient
-from auth.partners.credential_directory import CredentialDirectory, CredentialState, SecretState
+from auth.partners.credential_directory import CredentialDirectory, CredentialState
 from auth.partners.keyed_hash import KeyedHasher
+from auth.partners.secret_state import SecretState
 from auth.tokens import client_secret_lookup_id
 
 # Compared against when no secret row matched, so a miss costs the same HMAC as a hit.

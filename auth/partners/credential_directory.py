@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +22,7 @@ from tortoise.expressions import Q
 
 from auth.partners.client_keys import JwksRejected, PublicKey, parse_public_jwks
 from auth.partners.credential_limits import ServiceLimits
+from auth.partners.secret_state import SecretState, key_secret, key_secret_id
 from models.credential import Credential, CredentialSecret, before_expiry
 from models.enums import AccessLevel, ClientAuthMethod, LimitMode
 from partner_api.foundation.metrics import CREDENTIAL_CACHE
@@ -31,30 +31,6 @@ from partner_api.foundation.settings import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 logger = logging.getLogger("partner_api.oauth")
-# Tokens obtained with a key carry, where a secret's id would be, an id derived from the key's
-# RFC 7638 thumbprint (`key_secret_id`): removing the key from the set ends them, as rotating a
-# secret away ends the tokens that secret obtained.
-_KEY_NAMESPACE = uuid.UUID("6f1e7a52-3c1b-4d0e-9a57-17d2b8e0c417")
-
-
-def key_secret_id(credential_id: UUID, thumbprint: str) -> UUID:
-    return uuid.uuid5(_KEY_NAMESPACE, f"{credential_id}:{thumbprint}")
-
-
-@dataclass(frozen=True)
-class SecretState:
-    id: UUID
-    lookup_id: str
-    secret_hash: str
-    expires_at: datetime | None
-
-    @cached_property
-    def id_text(self) -> str:
-        return str(self.id)
-
-    def live_at(self, now: datetime) -> bool:
-        # Ended secrets are never loaded, so expiry is all that is left to check.
-        return before_expiry(self.expires_at, now)
 
 
 @dataclass(frozen=True)
@@ -134,15 +110,14 @@ class CredentialState:
             if self.jwks_uri is not None:
                 # Published keys are not held here; such tokens end with the credential.
                 return key_secret(secret_id)
-            for key in self.keys:
-                if key_secret_id(self.id, key.thumbprint) == secret_id:
-                    return key_secret(secret_id)
+            if secret_id in self._key_secret_ids:
+                return key_secret(secret_id)
         return None
 
-
-def key_secret(secret_id: UUID) -> SecretState:
-    """A key in the place of a secret: it never expires on its own and has no hash."""
-    return SecretState(id=secret_id, lookup_id="", secret_hash="", expires_at=None)
+    @cached_property
+    def _key_secret_ids(self) -> frozenset[UUID]:
+        # Worked out once per cached state: `secret` runs on every Partner API call.
+        return frozenset(key_secret_id(self.id, key.thumbprint) for key in self.keys)
 
 
 def _inline_keys(credential: Credential) -> tuple[PublicKey, ...]:
