@@ -13,7 +13,8 @@ dependencies from the test environment, with no network and no dependency resolu
 `partner-api migrate` and `partner-api serve` then run from the temporary directory, with
 PYTHONPATH unset, a fresh SQLite file and explicit keys, whatever database the rest of the suite
 uses; the checks are what a user of the installed package would notice: the admin page's
-operation documents and assets, the developer documentation and the OpenAPI document.
+operation documents and assets, GraphiQL's page and files, the developer documentation and the
+OpenAPI document.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 import sysconfig
 from collections.abc import AsyncIterator
@@ -39,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = ROOT / "graphql" / "operations"
 ADMIN_ASSETS = ROOT / "partner_api" / "static" / "admin"
 DOCS_ASSETS = ROOT / "partner_api" / "static" / "docs"
+GRAPHIQL_ASSETS = ROOT / "partner_api" / "static" / "graphiql"
 PACKAGES = ("partner_api", "schema", "resolvers", "models", "auth")
 STEP_TIMEOUT_SECONDS = 60.0
 PEPPER = "wheel-test-pepper-0123456789abcdefghijklmnop"
@@ -222,6 +225,23 @@ async def test_the_installed_service_serves_every_static_asset(
             response = await http.get(url)
             assert response.status_code == 200, url
             assert response.content == path.read_bytes(), url
+
+
+async def test_the_installed_service_serves_graphiql_and_its_vendored_files(
+    installed_server: InstalledServer,
+) -> None:
+    """GraphiQL's page (on in development) and every file it loads, from the wheel's copy."""
+    async with httpx.AsyncClient(base_url=installed_server.base_url, trust_env=False) as http:
+        page = await http.get("/graphql", headers={"Accept": "text/html"})
+        assert page.status_code == 200
+        files = re.findall(r'"(graphql/assets/[0-9a-f]+/([\w.-]+))"', page.text)
+        assert "graphiql.min.js" in {name for _, name in files}
+        for url, name in files:
+            response = await http.get(f"/{url}")
+            assert response.status_code == 200, url
+            assert "immutable" in response.headers["cache-control"], url
+            checkout = [GRAPHIQL_ASSETS / name, GRAPHIQL_ASSETS / "vendor" / name]
+            assert response.content in [path.read_bytes() for path in checkout if path.exists()]
 
 
 async def test_the_installed_service_serves_its_documentation_and_openapi(

@@ -4,7 +4,8 @@
 the browser by plain JavaScript modules under `/settings/assets/` (no build step, no CDN) that
 talk only to `POST /graphql`, with the operation documents of `graphql/operations/` (served as one
 JSON object at `/settings/assets/operations.json`). `GET /settings/organisation` is the minimal
-overview the page's "Back to Settings" link returns to.
+overview the page's "Back to Settings" link returns to. Where GraphiQL is served, the shell says so
+(`data-graphiql-url` on `#app`), and the page offers developers an "Explore the API" link to it.
 
 The HTML runs under a strict Content-Security-Policy: only our own scripts, styles and `/graphql`
 (`default-src 'self'`), no inline code, no framing, and Trusted Types enforced so that no HTML
@@ -75,7 +76,7 @@ PARTNER_API_PAGE = """<!doctype html>
 </head>
 <body>
 <a class="skip-link" href="#main">Skip to content</a>
-<div id="app" class="app">
+<div id="app" class="app"{graphiql}>
 <main id="main" class="page" tabindex="-1">
 <p class="loading" role="status">Loading the Partner API settings…</p>
 <noscript><p class="banner banner-error">This page needs JavaScript.</p></noscript>
@@ -85,6 +86,9 @@ PARTNER_API_PAGE = """<!doctype html>
 </body>
 </html>
 """
+
+# GraphiQL's page, relative to the Partner API page (/settings/organisation/partner-api).
+GRAPHIQL_ATTRIBUTE = ' data-graphiql-url="../../graphql"'
 
 OVERVIEW_PAGE = """<!doctype html>
 <html lang="en">
@@ -151,9 +155,10 @@ class _WithHeaders:
 def admin_page_routes(settings: Settings) -> list[BaseRoute]:
     """The Partner API settings page, the organisation overview, and their assets."""
     operations_body = json.dumps(load_operations(), ensure_ascii=False).encode("utf-8")
+    page = PARTNER_API_PAGE.replace("{graphiql}", GRAPHIQL_ATTRIBUTE if settings.graphiql else "")
 
     async def partner_api_page(request: Request) -> Response:
-        return HTMLResponse(PARTNER_API_PAGE, headers=HTML_HEADERS)
+        return HTMLResponse(page, headers=HTML_HEADERS)
 
     async def overview(request: Request) -> Response:
         return HTMLResponse(OVERVIEW_PAGE, headers=HTML_HEADERS)

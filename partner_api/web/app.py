@@ -36,6 +36,7 @@ from partner_api.ticketing.partner_http import PartnerApi
 from partner_api.web import log_redaction
 from partner_api.web.admin_page import admin_page_routes
 from partner_api.web.docs_page import documentation_routes
+from partner_api.web.graphiql_page import GraphiQLPage
 from partner_api.web.graphql_endpoint import AdminGraphQL
 from partner_api.web.oauth_http import OAuthEndpoints
 from partner_api.web.observability.metrics_endpoint import MetricsListener, metrics_routes
@@ -118,6 +119,8 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
     )
 
     server = services.authorization_server
+    # Off (production's default): no IDE page on GET /graphql and no route to its files.
+    graphiql = GraphiQLPage() if settings.graphiql else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -184,7 +187,12 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         routes=[
             *(route for route in partner_routes if route.path in HOT_PATHS),
             *(route for route in partner_routes if route.path not in HOT_PATHS),
-            Route("/graphql", AdminGraphQL(schema, services), methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                AdminGraphQL(schema, services, graphiql=graphiql),
+                methods=["GET", "POST"],
+            ),
+            *(graphiql.routes() if graphiql is not None else []),
             *secret_scanning_routes(services),
             *documentation_routes(settings),
             *admin_page_routes(settings),

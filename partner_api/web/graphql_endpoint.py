@@ -2,8 +2,10 @@
 
 Requests are refused before reaching GraphQL unless they are a JSON POST (CSRF: a cross-site form
 cannot send `application/json` without a preflight, and the session cookie is SameSite=Strict) or,
-when GraphiQL is enabled, a GET for the IDE page. Queries and mutations are never run via GET. A
-request with more than one Authorization header is refused (400) before anyone is authenticated.
+when GraphiQL is enabled, a browser's GET for the IDE page: our own page
+(partner_api/web/graphiql_page.py), which loads nothing from another origin, not Strawberry's.
+Queries and mutations are never run via GET. A request with more than one Authorization header is
+refused (400) before anyone is authenticated.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from partner_api.foundation.client_address import client_address
 from partner_api.foundation.request_body import FramingRefusal, framing_refusal, read_bounded
 from partner_api.foundation.request_headers import RepeatedHeader, single_header
 from partner_api.operations.services import Services
+from partner_api.web.graphiql_page import GraphiQLPage
 from schema.context import Context
 
 MAX_BODY_BYTES = 64 * 1024
@@ -29,14 +32,16 @@ def _refusal(status: int, code: str, message: str) -> JSONResponse:
 
 
 class AdminGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: strawberry.Schema, services: Services) -> None:
+    """`graphiql` is the IDE page answered to a browser's GET, or None where it is off."""
+
+    def __init__(
+        self, schema: strawberry.Schema, services: Services, *, graphiql: GraphiQLPage | None
+    ) -> None:
         super().__init__(
-            schema,
-            graphql_ide="graphiql" if services.settings.graphiql else None,
-            allow_queries_via_get=False,
-            multipart_uploads_enabled=False,
+            schema, graphql_ide=None, allow_queries_via_get=False, multipart_uploads_enabled=False
         )
         self.services = services
+        self.graphiql = graphiql
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         # Answers can carry a client secret (create, regenerate) or a session token (login), and
@@ -64,7 +69,10 @@ class AdminGraphQL(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope)
-            refusal = _refuse(request, graphiql=self.services.settings.graphiql)
+            refusal = _refuse(request, graphiql=self.graphiql is not None)
+            if refusal is None and request.method == "GET" and self.graphiql is not None:
+                await self.graphiql.response()(scope, receive, send)
+                return
             if refusal is None and request.method == "POST":
                 body = await read_bounded(receive, MAX_BODY_BYTES)
                 if body is None:
@@ -101,7 +109,9 @@ def _refuse(request: Request, *, graphiql: bool) -> Response | None:
         # RS-11: which of two credentials "the" caller is would be a guess.
         return _refusal(400, "BAD_REQUEST", "Send one Authorization header, not several.")
     if request.method == "GET":
-        if graphiql and "text/html" in request.headers.get("accept", ""):
+        # The IDE page for a browser; a GET that carries an operation is refused, page or not.
+        wants_page = "text/html" in request.headers.get("accept", "")
+        if graphiql and wants_page and "query" not in request.query_params:
             return None
         return _refusal(405, "METHOD_NOT_ALLOWED", "Send GraphQL operations as a JSON POST.")
     if request.method != "POST":

@@ -1,15 +1,30 @@
 // The header of the Partner API page: the way back to Settings, the title and lead, and the
-// page's actions (the documentation, and "Create credentials" for owners and admins).
+// page's actions (the documentation, "Explore the API" in GraphiQL for developers and up where
+// the service serves GraphiQL, and "Create credentials" for owners and admins).
 
 import { h } from "./dom.js";
 
-/** The breadcrumb, the title and the page's actions (Documentation; Create for managers). */
+// Roles that may run queries of their own in GraphiQL: everyone but viewers.
+const EXPLORING_ROLES = new Set(["OWNER", "ADMIN", "DEVELOPER"]);
+
+function newTabLink(href, text) {
+  const link = h("a", { class: "button", href, target: "_blank", rel: "noopener noreferrer", text });
+  link.append(h("span", { class: "visually-hidden", text: " (opens in a new tab)" }));
+  return link;
+}
+
+/** GraphiQL's address, which the server writes into the page only where GraphiQL is enabled. */
+function graphiqlUrl() {
+  const app = document.getElementById("app");
+  return app === null ? undefined : app.dataset.graphiqlUrl;
+}
+
+/** The breadcrumb, the title and the page's actions (Documentation; Explore for developers and
+ * up; Create for managers). */
 export function pageHeader(app) {
-  const documentation = h("a", {
-    class: "button", href: app.partnerApi.documentationUrl, target: "_blank", rel: "noopener noreferrer",
-    text: "Documentation",
-  });
-  documentation.append(h("span", { class: "visually-hidden", text: " (opens in a new tab)" }));
+  const documentation = newTabLink(app.partnerApi.documentationUrl, "Documentation");
+  const graphiql = graphiqlUrl();
+  const explore = graphiql && EXPLORING_ROLES.has(app.viewer.role) ? newTabLink(graphiql, "Explore the API") : null;
   const create = app.canManage()
     ? h("button", {
       type: "button", class: "button button-primary", text: "Create credentials", "data-focus": "create",
@@ -28,7 +43,7 @@ export function pageHeader(app) {
         h("h1", { id: "page-title", text: "Partner API" }),
         h("p", { class: "lead", text: "Create and manage the API credentials that connect external systems — box offices, CRMs, resellers — to the platform." }),
       ),
-      h("div", { class: "page-actions" }, documentation, create),
+      h("div", { class: "page-actions" }, documentation, explore, create),
     ),
   ];
 }
