@@ -1,6 +1,7 @@
 """Every model module, for Tortoise's app registry (`models` app label)."""
 
 from models.admin import AdminSession, AdminUser, Membership
+from models.api_token import ApiToken
 from models.audit import AuditEvent
 from models.credential import Credential, CredentialKey, CredentialSecret
 from models.key_fingerprint import KeyFingerprint
@@ -19,6 +20,7 @@ from models.usage import UsageAddress, UsageCount, UsageError
 __all__ = [
     "AdminSession",
     "AdminUser",
+    "ApiToken",
     "AuditEvent",
     "Barcode",
     "ChangeEvent",

@@ -16,6 +16,7 @@ from models.enums import ActorType, AuditAction
 
 if TYPE_CHECKING:
     from models.admin import AdminUser
+    from models.api_token import ApiToken
     from models.credential import Credential
     from models.organisation import Organisation
 
@@ -33,7 +34,12 @@ class AuditEvent(Model):
     actor_user: fields.ForeignKeyNullableRelation[AdminUser] = fields.ForeignKeyField(
         "models.AdminUser", related_name=False, null=True, on_delete=fields.SET_NULL
     )
-    # A snapshot (e-mail or client ID) so the trail stays readable if the actor is deleted.
+    # The API token the actor acted through (actor type API_TOKEN); `actor_user` is its creator.
+    actor_api_token: fields.ForeignKeyNullableRelation[ApiToken] = fields.ForeignKeyField(
+        "models.ApiToken", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    # A snapshot (e-mail, client ID or API token name) so the trail stays readable if the actor
+    # is deleted.
     actor_label = fields.CharField(max_length=254)
     credential: fields.ForeignKeyNullableRelation[Credential] = fields.ForeignKeyField(
         "models.Credential", related_name="audit_events", null=True, on_delete=fields.RESTRICT
@@ -55,6 +61,7 @@ async def write_audit_event(
     actor_type: ActorType,
     actor_label: str,
     actor_user_id: UUID | None = None,
+    actor_api_token_id: UUID | None = None,
     credential_id: UUID | None = None,
     ip_address: str | None = None,
     user_agent: str | None = None,
@@ -70,6 +77,7 @@ async def write_audit_event(
         action=action,
         actor_type=actor_type,
         actor_user_id=actor_user_id,
+        actor_api_token_id=actor_api_token_id,
         actor_label=actor_label,
         credential_id=credential_id,
         ip_address=ip_address,

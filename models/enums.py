@@ -49,6 +49,8 @@ class ActorType(StrEnum):
     USER = "USER"
     CREDENTIAL = "CREDENTIAL"
     SYSTEM = "SYSTEM"
+    # An admin API token (`pat_…`) acting for the admin who created it (models/api_token.py).
+    API_TOKEN = "API_TOKEN"
 
 
 class AuditAction(StrEnum):
@@ -76,3 +78,5 @@ class AuditAction(StrEnum):
     NOTIFICATION_SETTINGS_UPDATED = "NOTIFICATION_SETTINGS_UPDATED"
     # A leak report (GitHub secret scanning) matched one of the credential's secrets.
     CREDENTIAL_SECRET_LEAKED = "CREDENTIAL_SECRET_LEAKED"
+    API_TOKEN_CREATED = "API_TOKEN_CREATED"
+    API_TOKEN_REVOKED = "API_TOKEN_REVOKED"

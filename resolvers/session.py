@@ -1,4 +1,10 @@
-"""Login, logout and the current viewer."""
+"""Login, logout and the current viewer.
+
+A request that presents an admin API token (`Bearer pat_…`, valid or not) never reaches login or
+logout (PT-02): a token must not turn itself into a session, which its revocation, expiry and role
+cap would not bind, nor end one (a browser's cookie may ride along with it). The refusal is a
+top-level `FORBIDDEN` error, before any other work: it is the request that is wrong, not an input.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from uuid import UUID
 import strawberry
 from tortoise.transactions import in_transaction
 
+from auth.admins.api_tokens import presented_api_token
 from auth.admins.identity import SESSION_COOKIE, AdminIdentity
 from auth.admins.login import LoggedIn, LoginThrottled, log_in
 from auth.admins.sessions import end_session, session_identity
@@ -16,12 +23,21 @@ from models.enums import AuditAction
 from partner_api.foundation.clock import utcnow
 from partner_api.foundation.validation import invisible_character
 from partner_api.operations import audit
+from schema.api_token_types import Forbidden
 from schema.context import Context
 from schema.results import InvalidLogin, LoginResult, LoginSuccess
 from schema.results import LoginThrottled as LoginThrottledResult
 from schema.types import Organisation, User, Viewer
 
 INVALID_LOGIN = "Invalid e-mail or password."
+SESSION_MUTATIONS_REFUSED = (
+    "An API token cannot sign in or out: send login and logout without `Bearer pat_…`."
+)
+
+
+def refuse_api_tokens(context: Context) -> None:
+    if presented_api_token(context.request) is not None:
+        raise Forbidden(SESSION_MUTATIONS_REFUSED)
 
 
 def viewer_of(context: Context) -> Viewer:
@@ -41,6 +57,7 @@ async def viewer(info: strawberry.Info[Context, None]) -> Viewer:
 
 async def login(info: strawberry.Info[Context, None], email: str, password: str) -> LoginResult:
     context = info.context
+    refuse_api_tokens(context)
     if invisible_character(email) is not None:
         # Account e-mails are created through the same rule, and PostgreSQL cannot even
         # compare a NUL: the answer is the ordinary failed login, without a database look-up.
@@ -96,6 +113,7 @@ async def logout(info: strawberry.Info[Context, None]) -> bool:
     sessions have ended, so a failure leaves sessions and cookie as they were.
     """
     context = info.context
+    refuse_api_tokens(context)
     presented: dict[UUID, AdminIdentity] = {}
     if context.identity is not None and context.identity.session_id is not None:
         presented[context.identity.session_id] = context.identity

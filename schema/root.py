@@ -10,10 +10,18 @@ from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache, Sch
 from strawberry.permission import BasePermission
 
 from partner_api.foundation.database_unavailable import DatabaseUnavailableErrors
+from resolvers import api_tokens as api_token_resolvers
 from resolvers import credential_mutations, policy, session, webhooks
 from resolvers import credentials as queries
 from resolvers import events as event_queries
 from resolvers import notification_settings as notification_resolvers
+from schema.api_token_types import (
+    ApiToken,
+    CreateApiTokenResult,
+    ManagesApiTokens,
+    RefuseThrottledApiTokens,
+    RevokeApiTokenResult,
+)
 from schema.audit_types import AuditEvent
 from schema.bounded_validation import BoundedValidation, DocumentBudget, bounded_validator
 from schema.error_logging import ErrorLoggingSchema
@@ -45,6 +53,7 @@ from schema.webhook_results import (
 from schema.webhook_types import WebhookEndpoint
 
 authenticated: list[type[BasePermission]] = [IsAuthenticated]
+managers: list[type[BasePermission]] = [IsAuthenticated, ManagesApiTokens]
 # Room for every operation of the admin page at the largest page (the credentials page of 100
 # with its 24-hour usage is ~14,300, the webhook endpoints with their deliveries ~19,100) and for
 # the introspection query GraphiQL sends (~52,000); docs/security.md, "GraphQL budgets".
@@ -94,6 +103,14 @@ class Query:
         resolver=notification_resolvers.mail_messages,
         permission_classes=authenticated,
         description="Reminders and security notices mailed to your organisation, newest first.",
+    )
+    api_tokens: Connection[ApiToken] = strawberry.field(
+        resolver=api_token_resolvers.api_tokens,
+        permission_classes=managers,
+        description=(
+            "Your organisation's admin API tokens, newest first (owners and admins only; "
+            "`FORBIDDEN` for other roles)."
+        ),
     )
 
 
@@ -152,6 +169,19 @@ class Mutation:
         permission_classes=authenticated,
         description="Set the security contacts and the leaked-secret policy.",
     )
+    create_api_token: CreateApiTokenResult = strawberry.mutation(
+        resolver=api_token_resolvers.create_api_token,
+        permission_classes=authenticated,
+        description=(
+            "Create an admin API token for automation (`Authorization: Bearer pat_…`); the token "
+            "is shown once. Owners and admins only, signed in: an API token cannot create one."
+        ),
+    )
+    revoke_api_token: RevokeApiTokenResult = strawberry.mutation(
+        resolver=api_token_resolvers.revoke_api_token,
+        permission_classes=authenticated,
+        description="Revoke an admin API token: it stops working at once, in every process.",
+    )
 
 
 # Documents kept parsed and validated: the admin page sends at most the 26 distinct operations of
@@ -189,6 +219,8 @@ def build_schema(
         # The token limit bounds parsing; the parser cache skips it for a text seen before
         # (keyed by the text and the token limit). A text that fails to parse is not cached.
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        # A throttled API token's request executes nothing (429); its token was never looked up.
+        RefuseThrottledApiTokens,
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: BoundedValidation(validate, extra_rules),
         lambda: MaskErrors(should_mask_error=should_mask),

@@ -313,6 +313,7 @@ def test_lg02_scrubber_catches_truncated_secrets_and_url_passwords_keeps_client_
     None
 ):
     assert scrub("secret pcs_abcdefgh…") == f"secret {MASK}…"
+    assert scrub("admin token pat_abcdefgh…") == f"admin token {MASK}…"  # PT-01
     assert scrub("client pcl_0123456789abcdefghijkl") == "client pcl_0123456789abcdefghijkl"
     assert scrub("postgres://app:pa55word@db:5432/x") == f"postgres://app:{MASK}@db:5432/x"
     assert scrub("redis://:pa55word@cache:6379/0") == f"redis://:{MASK}@cache:6379/0"

@@ -43,6 +43,7 @@ BUILT_PLANNED_IDS = (
     *(f"WH-0{n}" for n in range(1, 5)),
     *(f"LK-0{n}" for n in range(1, 4)),
     *(f"PK-0{n}" for n in range(1, 4)),
+    *(f"PT-0{n}" for n in range(1, 4)),
 )
 ROW = re.compile(r"^\| (?P<id>[A-Z]{2,3}(?:-\d{2})?) \| (?P<text>.*) \| (?P<tests>.*) \|$")
 TEST = re.compile(r"`(tests/[\w/]+\.py)::(\w+)`")

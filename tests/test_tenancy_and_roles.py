@@ -207,6 +207,12 @@ async def test_cr07_viewer_is_the_callers_own_organisation(client: httpx.AsyncCl
 # --- roles (CR-09) ----------------------------------------------------------------------------
 
 READ_ONLY_ROLES = [Role.DEVELOPER, Role.VIEWER]
+# What an owner or admin does to a credential, in order (the credential is revoked last).
+MANAGE_STEPS: list[tuple[str, str, dict[str, Any]]] = [
+    ("RegenerateCredentialSecret", "regenerateCredentialSecret", {"gracePeriodMinutes": 5}),
+    ("UpdateCredential", "updateCredential", {"name": "Renamed"}),
+    ("RevokeCredential", "revokeCredential", {"reason": "done"}),
+]
 
 
 async def read_only_setup(client: httpx.AsyncClient, role: Role) -> tuple[str, str, Organisation]:
@@ -247,17 +253,37 @@ async def test_cr09_read_only_roles_cannot_change_a_credential(
     assert await rows_of(organisation.id) == before
 
 
+# The reads every role may make: (document, variables); "$credential" stands for the id of the
+# organisation's credential. Shared with tests/test_api_tokens_roles.py, which runs this matrix
+# with API tokens.
+READ_OPERATIONS: list[tuple[str, dict[str, Any]]] = [
+    ("Viewer", {}),
+    ("Credentials", {}),
+    ("Credential", {"id": "$credential"}),
+    ("AuditEvents", {}),
+    ("PartnerApi", {}),
+]
+
+
+def with_credential(variables: dict[str, Any], credential_id: str) -> dict[str, Any]:
+    return {
+        name: credential_id if value == "$credential" else value
+        for name, value in variables.items()
+    }
+
+
 @pytest.mark.parametrize("role", READ_ONLY_ROLES)
 async def test_cr09_read_only_roles_can_read_everything(
     client: httpx.AsyncClient, role: Role
 ) -> None:
     token, credential_id, _ = await read_only_setup(client, role)
 
-    viewer = await gql(client, operation("Viewer"), token=token)
-    listed = await gql(client, operation("Credentials"), token=token)
-    single = await gql(client, operation("Credential"), {"id": credential_id}, token=token)
-    events = await gql(client, operation("AuditEvents"), token=token)
-    api = await gql(client, operation("PartnerApi"), token=token)
+    viewer, listed, single, events, api = [
+        await gql(
+            client, operation(document), with_credential(variables, credential_id), token=token
+        )
+        for document, variables in READ_OPERATIONS
+    ]
 
     for body in (viewer, listed, single, events, api):
         assert "errors" not in body, body
@@ -279,14 +305,9 @@ async def test_cr09_owner_and_admin_can_manage_credentials(
     created = await create_via_graphql(client, token)
     assert created["__typename"] == "CredentialCreated", created
     credential_id = created["credential"]["id"]
-    steps: list[tuple[str, str, dict[str, Any]]] = [
-        ("RegenerateCredentialSecret", "regenerateCredentialSecret", {"gracePeriodMinutes": 5}),
-        ("UpdateCredential", "updateCredential", {"name": "Renamed"}),
-        ("RevokeCredential", "revokeCredential", {"reason": "done"}),
-    ]
     expected = ["CredentialSecretRegenerated", "CredentialUpdated", "CredentialRevoked"]
     outcomes = []
-    for document, field, extra in steps:
+    for document, field, extra in MANAGE_STEPS:
         body = await gql(
             client, operation(document), {"input": {"id": credential_id, **extra}}, token=token
         )

@@ -3,7 +3,7 @@
 Resolvers see only an `AdminIdentity`. Built-in logins (`auth.admins.sessions`) are one
 implementation of
 `AdminAuthenticator`; a platform identity provider can be plugged in as another without touching
-resolvers or the tenancy layer.
+resolvers or the tenancy layer, and so are admin API tokens (`auth.admins.api_tokens`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,11 @@ class AdminIdentity:
     role: Role
     # The built-in session this identity came from, so `logout` can end it; None for other sources.
     session_id: UUID | None = None
+    # The admin API token this identity acts through (its creator is `user_id`/`email`), so
+    # resolvers can refuse what a token may not do and the audit trail names the token; None for
+    # sessions and platform sign-in.
+    api_token_id: UUID | None = None
+    api_token_name: str | None = None
 
     @classmethod
     def of(cls, membership: Membership, *, session_id: UUID | None = None) -> AdminIdentity:
@@ -70,4 +75,10 @@ class Actor:
 
     @property
     def label(self) -> str:
-        return self.identity.email if self.identity is not None else "system"
+        identity = self.identity
+        if identity is None:
+            return "system"
+        if identity.api_token_name is not None:
+            # The audit trail's snapshot column holds 254 characters; the name comes first.
+            return f"{identity.api_token_name} (API token of {identity.email})"[:254]
+        return identity.email

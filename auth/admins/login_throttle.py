@@ -24,6 +24,12 @@ A correct sign-in clears its (account, address) count, so a known address can ma
 again, but not the account count, which would hand an attacker a fresh budget each time the
 admin signs in. Unknown e-mails are counted and refused exactly like real ones, and no address is
 ever known for them, so throttling does not reveal which e-mails exist (GQ-10).
+
+An admin API token (`pat_…`) names no account, so a failed presentation (malformed, unknown,
+revoked, expired) counts against its address alone, in the same per-address budget as failed
+passwords, and an address over that budget is refused before its token is looked up
+(`address_retry_after`, `address_failed`; auth/admins/api_tokens.py). Other addresses are
+untouched, so GQ-15 holds for tokens too.
 """
 
 from __future__ import annotations
@@ -73,6 +79,14 @@ class LoginThrottle:
         await self._by_account_address.record(f"{account}\x00{address_key}")
         await self._by_address.record(address_key)
         await self._by_account.record(account)
+
+    async def address_retry_after(self, address: str | None) -> int:
+        """Seconds this address must wait before presenting an API token; 0 to go ahead."""
+        return await self._by_address.retry_after(address or UNKNOWN_ADDRESS)
+
+    async def address_failed(self, address: str | None) -> None:
+        """A failed API token presentation: counted for the address only (it names no account)."""
+        await self._by_address.record(address or UNKNOWN_ADDRESS)
 
     async def succeeded(self, account: str, address: str | None) -> None:
         pair_key = f"{account}\x00{address or UNKNOWN_ADDRESS}"

@@ -23,6 +23,7 @@ import jwt
 from jwt.exceptions import PyJWTError
 from starlette.requests import HTTPConnection
 
+from auth.admins.api_tokens import ApiTokenAuthenticator
 from auth.admins.identity import AdminAuthenticator, AdminIdentity
 from auth.admins.platform_claims import ClaimsRefused, read_claims
 from auth.admins.platform_keys import KeySource, key_source
@@ -39,7 +40,8 @@ MAX_TOKEN_LENGTH = 16 * 1024
 
 
 def presented_platform_token(connection: HTTPConnection) -> str | None:
-    """A JWT-shaped bearer token that is not one of our `pas_…` session tokens."""
+    """A JWT-shaped bearer token that is not one of our `pas_…` session tokens (nor, having no
+    dots, a `pat_…` API token)."""
     header = connection.headers.get("authorization")
     if header is None:
         return None
@@ -143,7 +145,13 @@ class FirstOfAuthenticators:
 
 
 def admin_authenticator(settings: Settings) -> AdminAuthenticator:
-    """Built-in sessions, then (when configured) platform sign-in."""
+    """Built-in sessions, then admin API tokens, then (when configured) platform sign-in.
+
+    Each recognises its own kind of value (`pas_…` or the session cookie, `pat_…`, a JWT) before
+    doing any work, so the order only decides who looks first."""
+    api_tokens = ApiTokenAuthenticator(trusted_proxies=settings.trusted_proxies)
     if settings.platform is None:
-        return SessionAuthenticator()
-    return FirstOfAuthenticators(SessionAuthenticator(), PlatformAuthenticator(settings.platform))
+        return FirstOfAuthenticators(SessionAuthenticator(), api_tokens)
+    return FirstOfAuthenticators(
+        SessionAuthenticator(), api_tokens, PlatformAuthenticator(settings.platform)
+    )

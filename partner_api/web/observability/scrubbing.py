@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from auth.tokens import CLIENT_SECRET_PREFIX, SESSION_TOKEN_PREFIX
+from auth.tokens import API_TOKEN_PREFIX, CLIENT_SECRET_PREFIX, SESSION_TOKEN_PREFIX
 
 MASK = "[redacted]"
 
@@ -28,8 +28,8 @@ _AUTH_SCHEME = re.compile(r"\b((?i:bearer|basic))(\s+)[^\s,;\"'}\]]+")
 # linear whatever a log line quotes. A match from the run's start covers what `\b` found inside it.
 _B64 = "0-9A-Za-z_-"
 _CREDENTIAL = re.compile(
-    # Our secrets and session tokens, also cut short: 8 characters after the prefix suffice.
-    rf"\b(?:{CLIENT_SECRET_PREFIX}|{SESSION_TOKEN_PREFIX})[0-9A-Za-z]{{8,}}"
+    # Our secrets, session and admin API tokens, also cut short: 8 characters after a prefix do.
+    rf"\b(?:{CLIENT_SECRET_PREFIX}|{SESSION_TOKEN_PREFIX}|{API_TOKEN_PREFIX})[0-9A-Za-z]{{8,}}"
     # A JWS/JWT: its header is base64url JSON, so it starts with "eyJ".
     rf"|(?<![{_B64}])eyJ[{_B64}]*\.[{_B64}]+\.[{_B64}]*"
     # Any other three long base64url segments joined by dots.
