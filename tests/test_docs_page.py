@@ -42,6 +42,7 @@ GUIDE_SECTIONS = {
     "pagination": "Pagination",
     "idempotency": "Idempotency",
     "secrets": "Secret format and rotation",
+    "automating-rotation": "Automating rotation",
     "reference": "API reference",
 }
 

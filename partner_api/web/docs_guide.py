@@ -11,6 +11,9 @@ import json
 
 from partner_api.foundation.scopes import CATALOGUE
 from partner_api.foundation.settings import Settings
+from partner_api.web.docs_automation import ANCHOR as AUTOMATION_ANCHOR
+from partner_api.web.docs_automation import TITLE as AUTOMATION_TITLE
+from partner_api.web.docs_automation import automating_rotation
 from partner_api.web.docs_conventions import errors, idempotency, pagination, rate_limits
 from partner_api.web.docs_html import (
     bullet_list,
@@ -238,5 +241,6 @@ def guide(settings: Settings, reference: Reference) -> list[tuple[str, str, str]
         ("pagination", "Pagination", pagination(settings, reference)),
         ("idempotency", "Idempotency", idempotency(settings, reference)),
         ("secrets", "Secrets and rotation", secrets(settings)),
+        (AUTOMATION_ANCHOR, AUTOMATION_TITLE, automating_rotation(settings)),
     ]
     return parts
