@@ -18,6 +18,9 @@ the two alternating. It measures:
 - what usage counting costs (bench/usage_counting.py, bench/usage_footprint.py): the token
   endpoint and `/me` with counting on and off in one run, each against the bare endpoint, and
   one worker's peak RSS once 10,000 credentials obtained tokens and made calls;
+- the token endpoint with private_key_jwt client authentication (bench/token_pkjwt.py): ES256
+  assertions against the shared-secret path and the bare endpoint, with the token reuse window at
+  its default and off, and the stages of a key request in-process;
 - the peer, django-oauth-toolkit's client-credentials token endpoint (bench/peer_dot.py), under
   uvicorn and a gunicorn sync worker, with its default PBKDF2-hashed secret and with plaintext;
 - the peak RSS (VmHWM) of each of our workers.
@@ -49,9 +52,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import create_credential as create_bench
-from bench import graphql_list, peer_dot, usage_footprint
+from bench import graphql_list, peer_dot, pkjwt_report, usage_footprint
 from bench import partner_api as me_bench
 from bench import token_endpoint as token_bench
+from bench import token_pkjwt as pkjwt_bench
 from bench import usage_counting as counting_bench
 from bench import webhooks as webhooks_bench
 from bench.common import (
@@ -245,6 +249,27 @@ def measure_footprint(plan: Plan, directory: Path) -> Measured:
     )
 
 
+def measure_pkjwt(plan: Plan, directory: Path) -> Measured:
+    """The token endpoint with private_key_jwt beside the secret path, both with the reuse window
+    at its default and off, and the bare endpoint (bench/token_pkjwt.py); `ours` is the key path
+    at the default."""
+    figures = pkjwt_bench.measure(
+        directory / "token-pkjwt",
+        algorithm=ALGORITHM,
+        seconds=plan.seconds,
+        # Five apps alternate, as many rounds as the counting steps' three.
+        rounds=plan.counting_rounds,
+        connections=CONNECTIONS,
+    )
+    return Measured(
+        ours=Result(**figures["best"]["key"]),
+        bare=Result(**figures["best"]["bare"]),
+        rss_mib=max(figures["peak_rss_mib"].values()),
+        load=load_average(),
+        extra={"pkjwt": figures},
+    )
+
+
 def measure_list(plan: Plan, count: int, directory: Path, *, with_bare: bool) -> Measured:
     work = directory / f"list-{count}"
     work.mkdir(exist_ok=True)
@@ -424,6 +449,15 @@ def build_steps(plan: Plan, directory: Path) -> list[Step]:
                 f"counting/{endpoint}",
             )
         )
+    steps.append(
+        Step(
+            "POST /oauth/token with private_key_jwt (ES256 assertions) and with a client secret, "
+            "reuse window default and off, vs the bare endpoint; stages in-process",
+            5 * (2 + plan.counting_rounds * plan.seconds) + 120,
+            lambda: measure_pkjwt(plan, directory),
+            "token-pkjwt",
+        )
+    )
     steps.append(
         Step(
             f"peak RSS of one worker, {_n(plan.footprint_credentials)} credentials with a token "
@@ -731,6 +765,8 @@ def table(results: dict[str, Any], plan: Plan) -> str:
                     f"token-restricted/{count}",
                 )
             )
+    label = "`POST /oauth/token`, private_key_jwt (ES256), 100 credentials"
+    lines.append(row(label, "token-pkjwt"))
     lines.append(row("`GET /partner/v1/me`, 100 credentials", "me"))
     lines.append(row(f"`GET /partner/v1/me`, 100 credentials {limited}", "me-restricted"))
     for count in plan.list_sizes:
@@ -764,6 +800,7 @@ def table(results: dict[str, Any], plan: Plan) -> str:
             f"{ratios[f'{key}_restricted_minus_unrestricted']:+.2f} |"
         )
     lines += ["", *_counting_table(m)]
+    lines += ["", *pkjwt_report.table_lines(m["token-pkjwt"]["pkjwt"])]
     lines += ["", *_create_credential_table(m["create-credential"]["create_credential"])]
     webhooks = m["webhooks"]["webhooks"]
     lines += [
@@ -834,8 +871,8 @@ def main() -> None:
         "--only",
         metavar="KEY",
         help="run only the step KEY (token/100, token-restricted/100, me, me-restricted, "
-        "counting/token, counting/me, counting/rss, list/1000, create-credential, webhooks, "
-        "peer/gunicorn) or group (token, token-restricted, counting, list, peer) and "
+        "counting/token, counting/me, counting/rss, token-pkjwt, list/1000, create-credential, "
+        "webhooks, peer/gunicorn) or group (token, token-restricted, counting, list, peer) and "
         "print their figures; no results file, tables or plots (for investigating one figure)",
     )
     args = parser.parse_args()
@@ -913,6 +950,8 @@ def _details(measured: Measured) -> list[str]:
         return [counting_bench.describe(measured.extra["counting"])]
     if "footprint" in measured.extra:
         return [usage_footprint.describe(measured.extra["footprint"])]
+    if "pkjwt" in measured.extra:
+        return pkjwt_report.describe(measured.extra["pkjwt"])
     return []
 
 
