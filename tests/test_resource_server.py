@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import httpx
@@ -466,6 +466,41 @@ async def test_verified_token_cache_checks_the_signature_once_per_token(
     assert (first.status_code, second.status_code) == (200, 200)
     assert first.json()["token"]["jti"] == second.json()["token"]["jti"]
     assert verified == [token]
+
+
+async def test_a_token_altered_after_its_original_was_cached_is_verified_and_refused(
+    client: httpx.AsyncClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache is keyed by a digest of the whole token (verified_tokens.py): a string that
+    differs from a cached token anywhere is checked in full, never served the cached claims."""
+    verified = count_verifications(monkeypatch)
+    assert await me_status(client, token) == 200
+    header, payload, signature = token.split(".")
+    altered_signature = (
+        f"{header}.{payload}.{signature[:-2]}{'A' if signature[-2] != 'A' else 'Q'}{signature[-1]}"
+    )
+    altered_header = f"{header[:-1]}{'A' if header[-1] != 'A' else 'Q'}.{payload}.{signature}"
+    for altered in (altered_signature, altered_header):
+        assert_invalid_token(await client.get(ME, headers=bearer(altered)))
+    assert verified == [token, altered_signature, altered_header]
+    assert await me_status(client, token) == 200
+    assert len(verified) == 3, "the original is still served from the cache"
+
+
+def test_the_verified_token_cache_keeps_a_digest_not_the_token() -> None:
+    from auth.partners.verified_tokens import VerifiedTokens, token_digest
+
+    token = "eyJ" + "a" * 700 + ".b.c"
+    digest = token_digest(token)
+    assert len(digest) == 16
+    assert token_digest(token[:-1] + "d") != digest
+    cache = VerifiedTokens(max_entries=2)
+    claims = cast(AccessTokenClaims, object())
+    for index in range(3):
+        cache.put(token_digest(f"{token}{index}"), claims)
+    assert len(cache) == 2
+    assert cache.get(token_digest(f"{token}0")) is None
+    assert cache.get(token_digest(f"{token}2")) is claims
 
 
 async def test_rs10_a_cached_token_that_is_revoked_is_refused(

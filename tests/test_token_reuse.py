@@ -1,19 +1,22 @@
 """The token reuse window (auth/partners/token_reuse.py): within it, the same secret asking for the
-same
-scope gets the token issued a moment ago; anything that changes what the token should say, or
+same scope gets the token issued a moment ago; anything that changes what the token should say, or
 whether it may be used, ends the reuse."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from uuid import uuid4
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
+from auth.partners.access_tokens import IssuedToken
+from auth.partners.credential_directory import CredentialState
 from auth.partners.signing_keys import rotate_signing_key
+from auth.partners.token_reuse import RecentTokens
 from models.enums import AccessLevel
 from partner_api.foundation.clock import utcnow
 from partner_api.foundation.settings import Settings
@@ -138,15 +141,8 @@ async def test_window_zero_signs_every_token(client: httpx.AsyncClient, app: Sta
     assert (await _token(client, issued))["access_token"] != first["access_token"]
 
 
-def test_the_window_ends_after_its_length() -> None:
-    """Unit level, with explicit clocks: reused at +0.9 s, new at +1.0 s."""
-    from uuid import uuid4
-
-    from auth.partners.access_tokens import IssuedToken
-    from auth.partners.credential_directory import CredentialState
-    from auth.partners.token_reuse import RecentTokens
-
-    state = CredentialState(
+def _state() -> CredentialState:
+    return CredentialState(
         id=uuid4(),
         organisation_id=uuid4(),
         client_id="pcl_x",
@@ -164,6 +160,11 @@ def test_the_window_ends_after_its_length() -> None:
         token_quota_per_minute=600,
         monitor_only=False,
     )
+
+
+def test_the_window_ends_after_its_length() -> None:
+    """Unit level, with explicit clocks: reused at +0.9 s, new at +1.0 s."""
+    state = _state()
     secret_id = uuid4()
     recent = RecentTokens(window_seconds=1)
     token = IssuedToken(token="t", jti="j", scope="events:read", expires_in=900)
@@ -190,3 +191,16 @@ def test_the_window_ends_after_its_length() -> None:
         revoked={},
     )
     assert later is None
+
+
+def test_the_cache_holds_only_the_last_windows_tokens() -> None:
+    """A worker serving 10,000 credentials must not keep one signed token (and the credential's
+    cached state) per credential it ever served: tokens past the window leave as new ones come."""
+    recent = RecentTokens(window_seconds=1)
+    for index in range(1000):
+        issued = IssuedToken(token=f"t{index}", jti=f"j{index}", scope="s", expires_in=900)
+        recent.put(state=_state(), secret_id=uuid4(), issued=issued, kid="k", now=1000.0)
+    assert len(recent) == 1000
+    last = IssuedToken(token="last", jti="jl", scope="s", expires_in=900)
+    recent.put(state=_state(), secret_id=uuid4(), issued=last, kid="k", now=1001.0)
+    assert len(recent) == 1

@@ -144,23 +144,51 @@ class InvalidAccessToken(Exception):
     """The token is not one of ours, or not valid now; the message is for logs, not clients."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AccessTokenClaims:
+    """What a verified token says, as the resource server and introspection need it. Held per
+    live token in the verified-token cache, so it keeps no decoded JSON: `iss`, `aud` and `sub`
+    follow from the issuer and audience it was verified against and its client ID, and strings
+    that many tokens share (the scope, the issuer) are shared objects."""
+
     jti: str
     client_id: str
     organisation_id: UUID
     credential_id: UUID
     secret_id: UUID
     scopes: frozenset[str]
+    issued_at: int
     expires_at: int
-    raw: dict[str, Any]
     key_id: str
+    # The `scope` claim as issued (its order is the one introspection answers in).
+    scope: str
+    issuer: str
+    audience: str
     # The events the token may reach; None: every event of the organisation. Narrowed by the
     # resource server to what the credential holds now (AuthorizationServer.active_token).
     event_ids: frozenset[str] | None = None
     # The token's own `authorization_details` event ids, in its order (None without the claim):
     # parsed once at verification, so answers that list them cost no parsing per call.
     named_event_ids: tuple[str, ...] | None = None
+
+    @property
+    def subject(self) -> str:
+        return SUBJECT_PREFIX + self.client_id
+
+
+# Scope claims repeat across every token of a credential (and mostly across credentials): one
+# string and one set per distinct claim, for as many distinct claims as a worker plausibly sees.
+_SCOPE_SETS_MAX = 4096
+_scope_sets: dict[str, tuple[str, frozenset[str]]] = {}
+
+
+def _shared_scope(scope: str) -> tuple[str, frozenset[str]]:
+    known = _scope_sets.get(scope)
+    if known is None:
+        known = (scope, frozenset(scope.split()))
+        if len(_scope_sets) < _SCOPE_SETS_MAX:
+            _scope_sets[scope] = known
+    return known
 
 
 def effective_event_ids(claims: AccessTokenClaims) -> list[str] | None:
@@ -211,16 +239,20 @@ def verify_access_token(
             options={"require": REQUIRED_CLAIMS, "verify_exp": verify_exp},
         )
         granted = granted_event_ids(claims)
+        scope, scopes = _shared_scope(str(claims["scope"]))
         return AccessTokenClaims(
             jti=str(claims["jti"]),
             client_id=str(claims["client_id"]),
             organisation_id=UUID(str(claims["organisation_id"])),
             credential_id=UUID(str(claims["credential_id"])),
             secret_id=UUID(str(claims["secret_id"])),
-            scopes=frozenset(str(claims["scope"]).split()),
+            scopes=scopes,
+            issued_at=int(claims["iat"]),
             expires_at=int(claims["exp"]),
-            raw=claims,
             key_id=key.kid,
+            scope=scope,
+            issuer=issuer,
+            audience=audience,
             event_ids=None if granted is None else frozenset(granted),
             named_event_ids=granted,
         )

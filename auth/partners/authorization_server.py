@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -63,6 +62,7 @@ from auth.partners.token_revocation import (
 )
 from auth.partners.usage import UsageRecorder
 from auth.partners.usage_counts import UsageCounts
+from auth.partners.verified_tokens import VerifiedTokens, token_digest
 from partner_api.foundation.clock import utcnow
 from partner_api.foundation.metrics import VERIFIED_TOKEN_CACHE
 from partner_api.foundation.outbound_policy import OutboundPolicy
@@ -71,7 +71,6 @@ from partner_api.foundation.throttle import CounterFactory
 
 __all__ = ["ActiveToken", "AuthenticatedClient", "AuthorizationServer"]
 
-VERIFIED_TOKEN_CACHE_SIZE = 50_000
 _LEEWAY_SECONDS = VERIFICATION_LEEWAY.total_seconds()
 
 
@@ -121,7 +120,7 @@ class AuthorizationServer:
         self.grants: dict[str, Grant] = {
             ClientCredentialsGrant.GRANT_TYPE: ClientCredentialsGrant(self)
         }
-        self._verified: OrderedDict[str, AccessTokenClaims] = OrderedDict()
+        self._verified = VerifiedTokens()
         self._started = False
         self._start_lock = asyncio.Lock()
 
@@ -252,11 +251,10 @@ class AuthorizationServer:
         return ActiveToken(claims=claims, credential=state)
 
     def _verified_claims(self, token: str) -> AccessTokenClaims | None:
-        """Signature and claims check, memoised per token: a partner re-using its token does not
-        pay for the signature again. A cached entry still needs its key to be published and its
-        `exp` (with leeway) to be ahead; everything that can change is checked by the caller."""
+        """Signature and claims check, memoised per token (auth/partners/verified_tokens.py)."""
         now = time.time()
-        cached = self._verified.get(token)
+        digest = token_digest(token)
+        cached = self._verified.get(digest)
         (VERIFIED_TOKEN_CACHE.miss if cached is None else VERIFIED_TOKEN_CACHE.hit).inc()
         if cached is not None:
             if (
@@ -264,7 +262,7 @@ class AuthorizationServer:
                 and self.key_ring.by_kid(cached.key_id) is not None
             ):
                 return cached
-            del self._verified[token]
+            self._verified.forget(digest)
             return None
         try:
             claims = verify_access_token(
@@ -275,9 +273,7 @@ class AuthorizationServer:
             )
         except InvalidAccessToken:
             return None
-        self._verified[token] = claims
-        if len(self._verified) > VERIFIED_TOKEN_CACHE_SIZE:
-            self._verified.popitem(last=False)
+        self._verified.put(digest, claims)
         return claims
 
     async def introspect(self, token: str, client: AuthenticatedClient) -> dict[str, object]:

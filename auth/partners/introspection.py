@@ -19,20 +19,20 @@ def introspection_response(
     # The verification leeway is for other servers' clocks; the issuer knows the exact time.
     if claims.expires_at <= int(now.timestamp()):
         return {"active": False}
-    raw = claims.raw
-    scopes = sorted(claims.scopes, key=list(raw["scope"].split()).index)
+    scopes = sorted(claims.scopes, key=claims.scope.split().index)
     response: dict[str, object] = {
         "active": True,
         "scope": " ".join(scopes),
         "client_id": claims.client_id,
         "token_type": "Bearer",
-        "exp": raw["exp"],
-        "iat": raw["iat"],
-        "sub": raw["sub"],
-        "aud": raw["aud"],
-        "iss": raw["iss"],
-        "jti": raw["jti"],
-        "organisation_id": raw["organisation_id"],
+        "exp": claims.expires_at,
+        "iat": claims.issued_at,
+        "sub": claims.subject,
+        # Verification required exactly these (RFC 9068 §4), so they are the token's own.
+        "aud": claims.audience,
+        "iss": claims.issuer,
+        "jti": claims.jti,
+        "organisation_id": str(claims.organisation_id),
     }
     event_ids = effective_event_ids(claims)
     if event_ids is not None:

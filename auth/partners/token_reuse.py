@@ -19,7 +19,7 @@ from auth.partners.access_tokens import IssuedToken
 from auth.partners.credential_directory import CredentialState
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Recent:
     issued: IssuedToken
     issued_at: float
@@ -91,5 +91,14 @@ class RecentTokens:
             state=state,
         )
         self._entries.move_to_end(key)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
+        # Entries are in the order they were put, so the ones past the window are at the front:
+        # the cache holds the last window's tokens, not one token per credential ever served.
+        entries = self._entries
+        while entries:
+            oldest = next(iter(entries.values()))
+            if now - oldest.issued_at < self._window and len(entries) <= self._max_entries:
+                break
+            entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)

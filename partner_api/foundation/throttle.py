@@ -61,7 +61,7 @@ class WindowCounter(Protocol):
         ...
 
 
-@dataclass
+@dataclass(slots=True)
 class _Window:
     started: float
     count: int
