@@ -23,10 +23,10 @@ from tortoise.expressions import Q
 from auth.partners.client_keys import JwksRejected, PublicKey, parse_public_jwks
 from auth.partners.credential_limits import ServiceLimits
 from auth.partners.secret_state import SecretState, key_secret, key_secret_id
+from auth.partners.shared_values import shared_organisation, shared_scopes
 from models.credential import Credential, CredentialSecret, before_expiry
 from models.enums import AccessLevel, ClientAuthMethod, LimitMode
 from partner_api.foundation.metrics import CREDENTIAL_CACHE
-from partner_api.foundation.scopes import effective_scopes
 from partner_api.foundation.settings import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -80,11 +80,11 @@ class CredentialState:
 
     @cached_property
     def _allowed(self) -> tuple[str, ...]:
-        return tuple(effective_scopes(self.access_level, self.stored_scopes))
+        return shared_scopes(self.access_level, self.stored_scopes)[0]
 
     @cached_property
     def allowed_scope_set(self) -> frozenset[str]:
-        return frozenset(self._allowed)
+        return shared_scopes(self.access_level, self.stored_scopes)[1]
 
     @cached_property
     def event_id_set(self) -> frozenset[str] | None:
@@ -241,11 +241,12 @@ class CredentialDirectory:
             ended_at__isnull=True,
         )
         organisation = credential.organisation
+        organisation_id, organisation_name = shared_organisation(organisation.id, organisation.name)
         limits = self._limits
         state = CredentialState(
             id=credential.id,
-            organisation_id=credential.organisation_id,  # type: ignore[attr-defined]
-            organisation_name=organisation.name,
+            organisation_id=organisation_id,
+            organisation_name=organisation_name,
             client_id=credential.client_id,
             name=credential.name,
             access_level=credential.access_level,

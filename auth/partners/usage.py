@@ -32,7 +32,7 @@ AUDIT_WINDOW = timedelta(minutes=1)
 MAX_PENDING_REFUSALS = 10_000
 
 
-@dataclass
+@dataclass(slots=True)
 class _Aggregate:
     started: datetime
     ended: datetime
@@ -58,13 +58,13 @@ class _Aggregate:
         return after
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class _Issued(_Aggregate):
     organisation_id: UUID
     client_id: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _LastUse:
     credential_id: UUID
     at: datetime

@@ -15,8 +15,11 @@ run it at once.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from itertools import islice
 from uuid import UUID
 
 from tortoise.models import Model
@@ -31,6 +34,7 @@ ERROR_RETENTION = timedelta(hours=48)
 SWEEP_BATCH = 5_000
 SWEEP_MAX_BATCHES = 10
 _RESOLVE_CHUNK = 500
+_WRITE_CHUNK = 1_000
 _DAY_MINUTES = 24 * 60
 _MINUTE = Granularity.MINUTE.value
 _DAY = Granularity.DAY.value
@@ -49,8 +53,10 @@ class ErrorRow:
     error_code: str
 
 
+@lru_cache(maxsize=128)
 def bucket_starts(minute_index: int) -> tuple[datetime, datetime]:
-    """The minute and day buckets (UTC) of the `minute_index`-th minute since the epoch."""
+    """The minute and day buckets (UTC) of the `minute_index`-th minute since the epoch (one pair
+    of objects per minute, shared by every key of the batch that falls in it)."""
     return (
         datetime.fromtimestamp(minute_index * 60, UTC),
         datetime.fromtimestamp(minute_index // _DAY_MINUTES * _DAY_MINUTES * 60, UTC),
@@ -168,47 +174,48 @@ async def write_usage(pending: PendingUsage) -> None:
             # asyncpg takes UUIDs; Tortoise keeps them as text on SQLite.
             return value if postgres else str(value)
 
-        if pending.counts:
-            await connection.execute_many(
-                _for_dialect(_ADD_COUNTS, postgres),
+        async def add_rows(statement: str, rows: Iterable[list[object]]) -> None:
+            # In slices, so a flush of many credentials never holds all its parameters at once.
+            for chunk in _chunks(rows):
+                await connection.execute_many(_for_dialect(statement, postgres), chunk)
+
+        # Sorted by the keys themselves: a UUID orders as its canonical text does.
+        counts = pending.counts
+        await add_rows(
+            _ADD_COUNTS,
+            (
+                [uuid(organisations[key[0]]), uuid(key[0]), *key[1:], counts[key]]
+                for key in sorted(counts)
+            ),
+        )
+        await add_rows(
+            _ADD_ADDRESSES,
+            (
+                [uuid(organisations[key[0]]), uuid(key[0]), *key[1:]]
+                for key in sorted(pending.addresses)
+            ),
+        )
+        await add_rows(
+            _ADD_ERRORS,
+            (
                 [
-                    [uuid(organisations[key[0]]), uuid(key[0]), *key[1:], count]
-                    for key, count in sorted(pending.counts.items(), key=_count_order)
-                ],
-            )
-        if pending.addresses:
-            await connection.execute_many(
-                _for_dialect(_ADD_ADDRESSES, postgres),
-                [
-                    [uuid(organisations[key[0]]), uuid(key[0]), *key[1:]]
-                    for key in sorted(pending.addresses, key=_address_order)
-                ],
-            )
-        if pending.errors:
-            await connection.execute_many(
-                _for_dialect(_ADD_ERRORS, postgres),
-                [
-                    [
-                        uuid(organisations[credential]),
-                        uuid(credential),
-                        row.at,
-                        row.operation[:80],
-                        row.status,
-                        row.error_code[:40],
-                    ]
-                    for credential, rows in pending.errors.items()
-                    for row in rows
-                ],
-            )
+                    uuid(organisations[credential]),
+                    uuid(credential),
+                    row.at,
+                    row.operation[:80],
+                    row.status,
+                    row.error_code[:40],
+                ]
+                for credential, rows in pending.errors.items()
+                for row in rows
+            ),
+        )
 
 
-def _count_order(item: tuple[CountKey, int]) -> tuple[str, str, datetime, str, str, str, str]:
-    key = item[0]
-    return (str(key[0]), *key[1:])
-
-
-def _address_order(key: AddressKey) -> tuple[str, str, datetime, str]:
-    return (str(key[0]), *key[1:])
+def _chunks(rows: Iterable[list[object]]) -> Iterator[list[list[object]]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, _WRITE_CHUNK)):
+        yield chunk
 
 
 async def _delete_batches(model: type[Model], **older: object) -> int:

@@ -15,6 +15,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -156,9 +157,10 @@ class Settings:
     def revocation_endpoint(self) -> str:
         return f"{self.issuer}/oauth/revoke"
 
-    @property
+    @cached_property
     def audience(self) -> str:
-        """The Partner API's identifier, the `aud` of every access token (RFC 9068 §3)."""
+        """The Partner API's identifier, the `aud` of every access token (RFC 9068 §3). Worked out
+        once: every token issued and verified refers to it (and caches keep the reference)."""
         return self.audience_override or f"{self.issuer}/partner/v1"
 
     @classmethod
