@@ -1,9 +1,10 @@
 // Settings → Organisation → Partner API: the page's entry module. It owns the shell (top bar,
 // header, alerts, content), the view state (list page and filter, or one credential's detail in
 // `?credential=<id>`), the session (login screen when there is none) and focus between views.
-// The list view opens with the "Top credentials" card and ends with the Notifications card; both
-// live as long as the login.
+// The list view opens with the "Top credentials" card and ends with the Notifications card and,
+// for owners and admins only, the API tokens card; they live as long as the login.
 
+import { apiTokensCard } from "./api_tokens.js";
 import { openCreateDialog } from "./create.js";
 import { detailView } from "./detail.js";
 import { announce, banner, focusHeading, h } from "./dom.js";
@@ -31,6 +32,7 @@ const app = {
   list: freshList(),
   notifications: null,
   topCredentials: null,
+  apiTokens: null,
   usageRange: DEFAULT_RANGE,
   run,
   canManage() {
@@ -164,7 +166,8 @@ async function showList({ connection = null, focus = false } = {}) {
   // Below the list: the card grows when its figures arrive, and above the list that would move
   // the rows under a pointer about to click one.
   const top = isEmptyList(app, page) ? null : app.topCredentials.mount();
-  render(h("div", { class: "list-view" }, listView(app, page), top, card), { focus });
+  const tokens = app.apiTokens === null ? null : app.apiTokens.mount();
+  render(h("div", { class: "list-view" }, listView(app, page), top, card, tokens), { focus });
 }
 
 async function showDetail(id, { focus = false } = {}) {
@@ -220,6 +223,8 @@ function renderShell() {
   content.replaceChildren();
   app.notifications = notificationsCard(app);
   app.topCredentials = topCredentialsCard(app);
+  // Never built for developers and viewers, so their page does not even ask for apiTokens.
+  app.apiTokens = app.canManage() ? apiTokensCard(app) : null;
   root.replaceChildren(
     topBar(),
     h("main", { id: "main", class: "page", tabindex: "-1" }, pageHeader(app), notice, alerts, content),
@@ -233,6 +238,7 @@ function showLogin(message = null) {
   app.list = freshList();
   app.notifications = null;
   app.topCredentials = null;
+  app.apiTokens = null;
   app.usageRange = DEFAULT_RANGE;
   document.title = `Log in · ${TITLE}`;
   const login = loginView({ message, onLoggedIn: () => boot({ focus: true }) });

@@ -1,13 +1,14 @@
 // The show-once results: a credential's client secret (createCredential,
-// regenerateCredentialSecret) and a webhook endpoint's signing secret (createWebhookEndpoint,
-// rotateWebhookSecret). The secret exists in this panel's DOM and in the copy button's closure
+// regenerateCredentialSecret), a webhook endpoint's signing secret (createWebhookEndpoint,
+// rotateWebhookSecret) and an admin API token (createApiToken). The secret exists in this panel's DOM and in the copy button's closure
 // only; closing the dialog removes both. It is never written to storage, the URL or history.
 
 import { copyable } from "./clipboard.js";
 import { h } from "./dom.js";
 
-/** Replace the dialog's content with `facts` ([term, node] pairs), the secret and `notes`. */
-function showOnce(dialog, { title, warning, facts, secretLabel, secret, after = [], notes, onDone }) {
+/** Replace the dialog's content with `facts` ([term, node] pairs), the secret and `notes` (each
+ * a string or an array of nodes and strings). `noun` names the secret in the warning. */
+function showOnce(dialog, { title, warning, facts, secretLabel, secret, after = [], notes, onDone, noun = "secret" }) {
   dialog.setTitle(title);
   const done = h("button", { type: "button", class: "button button-primary", text: "Done", onclick: onDone });
   dialog.body.replaceChildren(
@@ -17,7 +18,7 @@ function showOnce(dialog, { title, warning, facts, secretLabel, secret, after = 
       h(
         "div",
         { class: "banner banner-warning", role: "note" },
-        h("p", { class: "strong", text: "Copy the secret now: this secret will not be shown again." }),
+        h("p", { class: "strong", text: `Copy the ${noun} now: this ${noun} will not be shown again.` }),
         h("p", { text: warning }),
       ),
       h(
@@ -28,7 +29,7 @@ function showOnce(dialog, { title, warning, facts, secretLabel, secret, after = 
         h("dd", { class: "secret-value" }, copyable(secret, secretLabel, { secret: true })),
         after.map(([term, value]) => [h("dt", { text: term }), h("dd", {}, value)]),
       ),
-      notes.map((note) => h("p", { class: "muted", text: note })),
+      notes.map((note) => h("p", { class: "muted" }, note)),
       h("div", { class: "dialog-actions" }, done),
     ),
   );
@@ -62,6 +63,20 @@ export function showSigningSecretOnce(dialog, { title, endpoint, signingSecret, 
     secretLabel: "Signing secret",
     secret: signingSecret,
     notes,
+    onDone,
+  });
+}
+
+/** The same for an admin API token (`pat_…`), with the role it acts as and its expiry. */
+export function showApiTokenOnce(dialog, { title, role, expires, token, onDone }) {
+  showOnce(dialog, {
+    title,
+    noun: "token",
+    warning: "Store it in your pipeline's or tool's secret store. Anyone who has it acts with its role in this organisation until it expires or is revoked. If it is lost, revoke it and create another.",
+    facts: [["Role", role], ["Expires", expires]],
+    secretLabel: "API token",
+    secret: token,
+    notes: [["Send it as ", h("code", { text: "Authorization: Bearer pat_…" }), " on POST /graphql."]],
     onDone,
   });
 }
