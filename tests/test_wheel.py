@@ -253,6 +253,8 @@ async def test_the_installed_service_serves_its_documentation_and_openapi(
     assert docs.status_code == 200
     assert docs.headers["content-type"].startswith("text/html")
     assert "/oauth/token" in docs.text
+    # The automation section quotes the rotation script, which the wheel carries.
+    assert "def wait_until_safe_to_end(" in docs.text
     assert openapi.status_code == 200
     document = openapi.json()
     assert document["openapi"].startswith("3.1")

@@ -2,13 +2,17 @@
 the three GraphQL operations and the loop between them (rotate, hand over the new secret, wait
 for the previous one to be `safeToEnd`, end it).
 
-The page cannot link to files in the repository, and the complete script
-(docs/examples/rotate_credential.py) is not part of the installed package, so the section shows its
-operations and its core loop inline and names the file. tests/test_docs_automation.py checks that
-both are verbatim copies of the script, and runs the script against a live server.
+What the section shows of the script is read from the script itself
+(docs/examples/rotate_credential.py, which the wheel carries as partner_api/docs_examples/), so the
+page and the script cannot drift apart; tests/test_docs_automation.py runs that script against a
+live server.
 """
 
 from __future__ import annotations
+
+import ast
+import logging
+from pathlib import Path
 
 from partner_api.foundation.settings import Settings
 from partner_api.web.docs_html import bullet_list, code_block, inline, paragraph, section
@@ -17,83 +21,48 @@ ANCHOR = "automating-rotation"
 TITLE = "Automating rotation"
 OPERATIONS_LABEL = "GraphQL: rotate, watch, end"
 CORE_LABEL = "Python (gql): the core of docs/examples/rotate_credential.py"
-# The script's ROTATE, SECRETS and END documents, in that order.
-OPERATIONS = """
-mutation RotateSecret($input: RegenerateCredentialSecretInput!) {
-  regenerateCredentialSecret(input: $input) {
-    __typename
-    ... on CredentialSecretRegenerated {
-      clientSecret
-      credential { id name secrets { id hint createdAt expiresAt } }
-    }
-    ... on UserError { message }
-  }
-}
+SCRIPT_NAME = "rotate_credential.py"
+# The script's GraphQL documents, and the functions that are its core loop, in page order.
+SHOWN_DOCUMENTS = ("ROTATE", "SECRETS", "END")
+SHOWN_FUNCTIONS = ("rotate", "wait_until_safe_to_end")
+PACKAGE_DIRECTORY = Path(__file__).resolve().parent.parent
+logger = logging.getLogger("partner_api")
 
-query PreviousSecret($id: ID!) {
-  credential(id: $id) {
-    status
-    secrets { id hint createdAt expiresAt lastUsedAt safeToEnd }
-  }
-}
 
-mutation EndPreviousSecret($input: EndPreviousSecretInput!) {
-  endPreviousSecret(input: $input) {
-    __typename
-    ... on UserError { message }
-  }
-}
-"""
-CORE = """
-def rotate(session: SyncClientSession, options: Options) -> None:
-    grace = {"id": options.credential_id, "gracePeriodMinutes": options.grace_minutes}
-    result = execute(session, ROTATE, {"input": grace})["regenerateCredentialSecret"]
-    if result["__typename"] != ROTATED:
-        raise refused("regenerateCredentialSecret", result)
-    current, *previous = result["credential"]["secrets"]  # newest first
-    say(f"{result['credential']['name']}: new secret ...{current['hint']} created")
-    hand_over(result["clientSecret"])
-    if not previous:
-        say("no previous secret is left (grace period 0): nothing to end")
-        return
+def script_path() -> Path:
+    """The script as installed (the wheel's copy) or in the checkout (an editable install)."""
+    packaged = PACKAGE_DIRECTORY / "docs_examples" / SCRIPT_NAME
+    return (
+        packaged
+        if packaged.is_file()
+        else PACKAGE_DIRECTORY.parent / "docs" / "examples" / SCRIPT_NAME
+    )
+
+
+def script_excerpts(source: str) -> tuple[str, str]:
+    """The script's shown documents (joined by blank lines) and core functions, verbatim."""
+    tree = ast.parse(source)
+    documents: dict[str, str] = {}
+    functions: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id in SHOWN_DOCUMENTS:
+                    documents[target.id] = str(node.value.value).strip()
+        elif isinstance(node, ast.FunctionDef) and node.name in SHOWN_FUNCTIONS:
+            functions[node.name] = ast.get_source_segment(source, node) or ""
+    operations = "\n\n".join(documents[name] for name in SHOWN_DOCUMENTS)
+    core = "\n\n\n".join(functions[name] for name in SHOWN_FUNCTIONS)
+    return operations, core
+
+
+def _excerpts() -> tuple[str, str] | None:
+    path = script_path()
     try:
-        wait_until_safe_to_end(session, options, previous[0]["id"], current["createdAt"])
-    except Stop as stop:
-        raise Stop(stop.code, f"{stop}. {still_works(previous[0])}") from None
-
-
-def wait_until_safe_to_end(
-    session: SyncClientSession, options: Options, secret_id: str, rotated_at: str
-) -> None:
-    deadline = time.monotonic() + options.max_wait_seconds
-    told = False
-    while True:
-        credential = execute(session, SECRETS, {"id": options.credential_id})["credential"]
-        if credential is None:
-            raise Stop(Exit.NOT_FOUND, "the credential is gone")
-        if credential["status"] != "ACTIVE":
-            raise Stop(Exit.NOT_ACTIVE, f"the credential is {credential['status']} now")
-        secret = next((s for s in credential["secrets"] if s["id"] == secret_id), None)
-        if secret is None:
-            say("the previous secret already ended (its grace period ran out, or it was ended)")
-            return
-        if secret["safeToEnd"]:
-            end(session, options, secret)
-            return
-        used = secret["lastUsedAt"]
-        if used is not None and parse(used) >= parse(rotated_at):
-            # "Not used since the rotation" can never hold again: waiting longer cannot help.
-            raise Stop(Exit.NOT_ENDED, f"the previous secret was used after the rotation ({used})")
-        if time.monotonic() + options.poll_seconds > deadline:
-            raise Stop(Exit.NOT_ENDED, f"not safe to end within {options.max_wait_seconds:g} s")
-        if not told:
-            say(
-                f"previous secret ...{secret['hint']} not used since the rotation; waiting until "
-                f"clients have renewed their access tokens (a look every {options.poll_seconds:g}s)"
-            )
-            told = True
-        time.sleep(options.poll_seconds)
-"""
+        return script_excerpts(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, KeyError):
+        logger.warning("docs: the rotation script is missing or changed shape at %s", path)
+        return None
 
 
 def _steps(settings: Settings) -> str:
@@ -115,6 +84,14 @@ def _steps(settings: Settings) -> str:
     return "<ol>" + "".join(f"<li>{inline(step)}</li>" for step in steps) + "</ol>"
 
 
+def _code() -> str:
+    excerpts = _excerpts()
+    if excerpts is None:
+        return ""
+    operations, core = excerpts
+    return code_block(operations, label=OPERATIONS_LABEL) + code_block(core, label=CORE_LABEL)
+
+
 def automating_rotation(settings: Settings) -> str:
     return section(
         ANCHOR,
@@ -128,8 +105,7 @@ def automating_rotation(settings: Settings) -> str:
             "as a CI secret. A rotation without downtime takes four steps:"
         )
         + _steps(settings)
-        + code_block(OPERATIONS, label=OPERATIONS_LABEL)
-        + code_block(CORE, label=CORE_LABEL)
+        + _code()
         + paragraph(
             "The complete script, `docs/examples/rotate_credential.py` in the service's "
             "repository, reads `PARTNER_API_URL` and `PARTNER_API_TOKEN` from the environment "
