@@ -224,7 +224,8 @@ class AuthorizationServer:
         if not self._started:  # `refresh()`, inlined on the Partner API's hot path
             await self.ensure_started()
         await self.feed.sync_if_due()
-        claims = self._verified_claims(token)
+        digest = token_digest(token)
+        claims = self._verified_claims(token, digest)
         if claims is None or claims.jti in self.revoked_tokens:
             return None
         now = utcnow()
@@ -238,6 +239,7 @@ class AuthorizationServer:
         secret = state.secret(claims.secret_id)
         if secret is None or not secret.live_at(now):
             return None
+        claims = self._verified.adopt(digest, claims, state, secret)
         held = state.allowed_scope_set
         if not claims.scopes <= held:
             claims = replace(claims, scopes=claims.scopes & held)
@@ -250,10 +252,9 @@ class AuthorizationServer:
                 claims = replace(claims, event_ids=granted & reachable)
         return ActiveToken(claims=claims, credential=state)
 
-    def _verified_claims(self, token: str) -> AccessTokenClaims | None:
+    def _verified_claims(self, token: str, digest: bytes) -> AccessTokenClaims | None:
         """Signature and claims check, memoised per token (auth/partners/verified_tokens.py)."""
         now = time.time()
-        digest = token_digest(token)
         cached = self._verified.get(digest)
         (VERIFIED_TOKEN_CACHE.miss if cached is None else VERIFIED_TOKEN_CACHE.hit).inc()
         if cached is not None:

@@ -23,7 +23,11 @@ from tortoise.expressions import Q
 from auth.partners.client_keys import JwksRejected, PublicKey, parse_public_jwks
 from auth.partners.credential_limits import ServiceLimits
 from auth.partners.secret_state import SecretState, key_secret, key_secret_id
-from auth.partners.shared_values import shared_organisation, shared_scopes
+from auth.partners.shared_values import (
+    shared_organisation,
+    shared_organisation_text,
+    shared_scopes,
+)
 from models.credential import Credential, CredentialSecret, before_expiry
 from models.enums import AccessLevel, ClientAuthMethod, LimitMode
 from partner_api.foundation.metrics import CREDENTIAL_CACHE
@@ -66,7 +70,7 @@ class CredentialState:
 
     @cached_property
     def organisation_id_text(self) -> str:
-        return str(self.organisation_id)
+        return shared_organisation_text(self.organisation_id)
 
     def active_at(self, now: datetime) -> bool:
         return not self.revoked and before_expiry(self.expires_at, now)

@@ -18,6 +18,7 @@ MAX_SHARED = 4096
 
 _scope_sets: dict[tuple[AccessLevel, tuple[str, ...]], tuple[tuple[str, ...], frozenset[str]]] = {}
 _organisations: dict[tuple[UUID, str], tuple[UUID, str]] = {}
+_organisation_texts: dict[UUID, str] = {}
 
 
 def shared_scopes(
@@ -43,3 +44,13 @@ def shared_organisation(organisation_id: UUID, name: str) -> tuple[UUID, str]:
         if len(_organisations) < MAX_SHARED:
             _organisations[key] = shared
     return shared
+
+
+def shared_organisation_text(organisation_id: UUID) -> str:
+    """An organisation's id as text (as access tokens and usage rows carry it)."""
+    text = _organisation_texts.get(organisation_id)
+    if text is None:
+        text = str(organisation_id)
+        if len(_organisation_texts) < MAX_SHARED:
+            _organisation_texts[organisation_id] = text
+    return text
