@@ -44,7 +44,13 @@ from partner_api.foundation.clock import utcnow
 from partner_api.foundation.settings import Settings
 from partner_api.foundation.settings_notifications import LeakReportSettings
 from partner_api.operations.credentials import IssuedSecret, regenerate_secret
-from partner_api.operations.leak_reports import act_on, judge, parse_report, report_digest
+from partner_api.operations.leak_reports import (
+    ACTOR_LABEL,
+    act_on,
+    judge,
+    parse_report,
+    report_digest,
+)
 from partner_api.operations.services import Services
 from partner_api.web.app import create_app
 from partner_api.web.secret_scanning import PATH
@@ -58,6 +64,7 @@ from tests.github_secret_scanning import (
     serve_github,
 )
 from tests.helpers import make_credential, wrong_secret_for
+from tests.test_api_tokens import forged, new_token, owner_session, viewer_role
 from tests.test_partner_events import access_token, organisation
 from tests.test_revocation_bound import (
     BOUND_SECONDS,
@@ -431,3 +438,56 @@ async def test_lk01_two_copies_of_a_report_acted_on_at_the_same_moment_act_once(
     assert sorted(type(outcome).__name__ for outcome in outcomes) == ["NoneType", "ReplayedReport"]
     assert len(await leak_audits()) == 1
     assert len(await leak_events()) == 1
+
+
+# -- admin API tokens (pat_) reported ------------------------------------------------------------
+
+
+async def test_lk03_a_leaked_admin_api_token_is_revoked_at_once_and_audited(
+    client: httpx.AsyncClient, github: GitHub
+) -> None:
+    session = await owner_session(client)
+    token, token_id = await new_token(client, session, name="CI rotation")
+    other, _ = await new_token(client, session, name="Terraform")
+    wrong = forged(token)
+    assert await viewer_role(client, token) == "ADMIN"
+
+    response = await send(
+        client,
+        report_body(match(wrong, token_type="pat"), match(token, token_type="pat")),
+        github.key,
+    )
+
+    assert response.json() == [
+        label(wrong, "false_positive", "pat"),
+        label(token, "true_positive", "pat"),
+    ]
+    assert await viewer_role(client, token) is None
+    assert await viewer_role(client, other) == "ADMIN", "only the reported token stops"
+    events = await AuditEvent.filter(action=AuditAction.API_TOKEN_REVOKED)
+    assert len(events) == 1
+    event = events[0]
+    assert (event.actor_type, event.actor_label) == (ActorType.SYSTEM, ACTOR_LABEL)
+    assert event.after == {
+        "id": token_id,
+        "name": "CI rotation",
+        "leaked": {"url": LEAK_URL, "source": "content"},
+        "action": "REVOKED",
+    }
+    assert token not in json.dumps(event.after)
+
+
+async def test_lk03_a_revoked_api_token_reported_again_is_ours_with_no_second_revocation(
+    client: httpx.AsyncClient, github: GitHub
+) -> None:
+    session = await owner_session(client)
+    token, _ = await new_token(client, session)
+    first = await send(client, report_body(match(token, token_type="pat")), github.key)
+    again = await send(
+        client, report_body(match(token, token_type="pat", source="npm")), github.key
+    )
+
+    assert first.json() == again.json() == [label(token, "true_positive", "pat")]
+    events = await AuditEvent.filter(action=AuditAction.API_TOKEN_REVOKED).order_by("occurred_at")
+    actions = [(event.after or {}).get("action") for event in events]
+    assert actions == ["REVOKED", "ALREADY_ENDED"]

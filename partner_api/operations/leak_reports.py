@@ -3,17 +3,22 @@ secrets (LK-02), and what a confirmed leak does (LK-03). The signature is checke
 this runs (partner_api/operations/github_keys.py, LK-01); the HTTP framing is
 partner_api/web/secret_scanning.py.
 
-A token is a true positive only when it is one of our client secrets: the `pcs_` format and
-checksum (auth/tokens.py), a secret row with its lookup part, and that row's keyed hash matching,
-compared in constant time. A token that fails the format costs no query and no HMAC; one whose
-lookup part matches no row still costs one HMAC, like a miss at the token endpoint (CR-05). An
-ended or expired secret is still ours: still a true positive.
+A token is a true positive only when it is one of our client secrets or admin API tokens: the
+`pcs_` or `pat_` format and checksum (auth/tokens.py), a row with its lookup part, and that row's
+keyed hash matching, compared in constant time. A token that fails the format costs no query and
+no HMAC; one whose lookup part matches no row still costs one HMAC, like a miss at the token
+endpoint (CR-05). An ended or expired secret (or a revoked token) is still ours: still a true
+positive.
 
 A report is handled in one transaction: the report's digest (a replay of the same signed body is
 refused), then for each true positive an audit event (CREDENTIAL_SECRET_LEAKED) and a
 `credential.secret_leaked` notification (webhooks and mail follow from it), and, when the
 organisation's `leaked_secret_action` is END_SECRET, the secret ended and the change published,
-so it and the tokens it obtained stop on every process within the change feed's bound. One
+so it and the tokens it obtained stop on every process within the change feed's bound. A leaked
+admin API token is revoked whatever that setting says (it can change partner credentials, so it
+is never left working once public, as GitHub does with its own tokens), and audited as
+API_TOKEN_REVOKED with the report's URL; nothing caches a token, so it stops on the next request
+in every process. One
 transaction rather than one per secret: a report that fails half-way changes nothing and is not
 marked handled, so GitHub's retry handles it whole.
 """
@@ -34,7 +39,8 @@ from tortoise.transactions import in_transaction
 from auth.admins.identity import Actor
 from auth.partners import change_feed
 from auth.partners.keyed_hash import KeyedHasher
-from auth.tokens import client_secret_lookup_id
+from auth.tokens import api_token_lookup_id, client_secret_lookup_id
+from models.api_token import ApiToken
 from models.credential import Credential, CredentialSecret
 from models.enums import AuditAction
 from models.notifications import LeakedSecretAction, LeakReport, NotificationType
@@ -86,13 +92,18 @@ class Verdict:
     reported: ReportedToken
     secret_id: UUID | None
     credential_id: UUID | None
+    api_token_id: UUID | None = None
+
+    @property
+    def ours(self) -> bool:
+        return self.secret_id is not None or self.api_token_id is not None
 
     def answer(self) -> dict[str, str]:
         """GitHub's feedback format: the token, its type and the label, nothing more (LK-02)."""
         return {
             "token_raw": self.reported.token,
             "token_type": self.reported.type,
-            "label": "false_positive" if self.secret_id is None else "true_positive",
+            "label": "true_positive" if self.ours else "false_positive",
         }
 
 
@@ -144,7 +155,7 @@ async def already_handled(digest: str) -> bool:
 async def _verdict(hasher: KeyedHasher, reported: ReportedToken) -> Verdict:
     lookup_id = client_secret_lookup_id(reported.token)
     if lookup_id is None:
-        return Verdict(reported, None, None)
+        return await _api_token_verdict(hasher, reported)
     row = await CredentialSecret.get_or_none(lookup_id=lookup_id).only(
         "id", "credential_id", "secret_hash"
     )
@@ -154,6 +165,19 @@ async def _verdict(hasher: KeyedHasher, reported: ReportedToken) -> Verdict:
     if not hasher.matches(reported.token, row.secret_hash):
         return Verdict(reported, None, None)
     return Verdict(reported, row.id, row.credential_id)  # type: ignore[attr-defined]
+
+
+async def _api_token_verdict(hasher: KeyedHasher, reported: ReportedToken) -> Verdict:
+    lookup_id = api_token_lookup_id(reported.token)
+    if lookup_id is None:
+        return Verdict(reported, None, None)
+    row = await ApiToken.get_or_none(lookup_id=lookup_id).only("id", "token_hash")
+    if row is None:
+        hasher.matches(reported.token, _ABSENT_HASH)
+        return Verdict(reported, None, None)
+    if not hasher.matches(reported.token, row.token_hash):
+        return Verdict(reported, None, None)
+    return Verdict(reported, None, None, api_token_id=row.id)
 
 
 async def judge(hasher: KeyedHasher, reported: Sequence[ReportedToken]) -> list[Verdict]:
@@ -228,3 +252,32 @@ async def act_on(verdicts: Sequence[Verdict], *, digest: str, actor: Actor, now:
         for verdict in confirmed:
             assert verdict.credential_id is not None
             await _confirmed(verdict, credentials[verdict.credential_id], actor=actor, now=now)
+        for verdict in sorted(
+            (verdict for verdict in verdicts if verdict.api_token_id is not None),
+            key=lambda verdict: str(verdict.api_token_id),
+        ):
+            await _api_token_leaked(verdict, actor=actor, now=now)
+
+
+async def _api_token_leaked(verdict: Verdict, *, actor: Actor, now: datetime) -> None:
+    """A confirmed leak of an admin API token: revoked at once (unless it already stopped)."""
+    token = await ApiToken.filter(id=verdict.api_token_id).select_for_update().get()
+    if token.revoked_at is not None or token.expires_at <= now:
+        action = LeakAction.ALREADY_ENDED.value
+    else:
+        token.revoked_at = now
+        await token.save(update_fields=["revoked_at"])
+        action = "REVOKED"
+    reported = verdict.reported
+    await audit.record(
+        AuditAction.API_TOKEN_REVOKED,
+        organisation_id=token.organisation_id,  # type: ignore[attr-defined]
+        actor=actor,
+        actor_label=ACTOR_LABEL,
+        after={
+            "id": str(token.id),
+            "name": token.name,
+            "leaked": {"url": reported.url, "source": reported.source},
+            "action": action,
+        },
+    )
