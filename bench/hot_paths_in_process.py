@@ -92,6 +92,9 @@ def main() -> None:
             {
                 "PARTNER_API_RATE_LIMIT_PER_MINUTE": "1000000000",
                 "PARTNER_API_TOKEN_QUOTA_PER_MINUTE": "100000000",
+                # The service maxima cap every limit (auth/partners/credential_limits.py).
+                "PARTNER_API_MAX_RATE_LIMIT_PER_MINUTE": "1000000000",
+                "PARTNER_API_MAX_TOKEN_QUOTA_PER_MINUTE": "100000000",
                 "PARTNER_API_ACCESS_TOKEN_TTL_SECONDS": "3600",
             }
         )
