@@ -48,14 +48,14 @@ LAST_USED_INTERVAL = timedelta(minutes=1)
 # Where a throttled presentation is noted for the GraphQL layer: a key of the request's ASGI
 # scope, which every `Request` built on the same request shares.
 RETRY_AFTER_SCOPE_KEY = "partner_api.api_token_retry_after"
-# Compared against when no token row matched, so a miss costs the same HMAC as a hit.
-_ABSENT_HASH = "v1$00000000$" + "A" * 43
 
 
 class TokenHasher(Protocol):
     """The keyed hash client secrets are stored with (auth/partners/keyed_hash.py `KeyedHasher`)."""
 
     def matches(self, value: str, stored: str) -> bool: ...
+
+    def spend_on_miss(self, value: str) -> None: ...
 
 
 class TokenServices(Protocol):
@@ -108,7 +108,7 @@ async def verified_token(token: str, hasher: TokenHasher) -> ApiToken | str:
         return "malformed"
     rows = await _TOKEN_BY_LOOKUP.fetch(lookup_id, 1)  # lookup_id is unique: at most one row
     if not rows:
-        hasher.matches(token, _ABSENT_HASH)
+        hasher.spend_on_miss(token)
         return "unknown"
     if not hasher.matches(token, rows[0].token_hash):
         return "wrong token"

@@ -45,6 +45,11 @@ class KeyedHasher:
             return False
         return hmac.compare_digest(_digest(pepper, value), expected)
 
+    def spend_on_miss(self, value: str) -> None:
+        """One HMAC of `value` for a presented secret that matched no stored row, so a miss costs
+        what a wrong secret does and timing does not tell which lookup parts exist (CR-05)."""
+        _digest(self._current, value)
+
     def recognises(self, stored: str) -> bool:
         """Whether `stored` was made with one of the configured peppers (its pepper id)."""
         version, _, rest = stored.partition("$")

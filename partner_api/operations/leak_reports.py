@@ -55,8 +55,6 @@ MAX_TYPE_LENGTH = 200
 MAX_SOURCE_LENGTH = 100
 MAX_URL_LENGTH = 2000
 ACTOR_LABEL = "GitHub secret scanning"
-# Compared against when no secret has the token's lookup part, so a miss costs a hit's HMAC.
-_ABSENT_HASH = "v1$00000000$" + "A" * 43
 
 
 class MalformedReport(Exception):
@@ -160,7 +158,7 @@ async def _verdict(hasher: KeyedHasher, reported: ReportedToken) -> Verdict:
         "id", "credential_id", "secret_hash"
     )
     if row is None:
-        hasher.matches(reported.token, _ABSENT_HASH)
+        hasher.spend_on_miss(reported.token)
         return Verdict(reported, None, None)
     if not hasher.matches(reported.token, row.secret_hash):
         return Verdict(reported, None, None)
@@ -173,7 +171,7 @@ async def _api_token_verdict(hasher: KeyedHasher, reported: ReportedToken) -> Ve
         return Verdict(reported, None, None)
     row = await ApiToken.get_or_none(lookup_id=lookup_id).only("id", "token_hash")
     if row is None:
-        hasher.matches(reported.token, _ABSENT_HASH)
+        hasher.spend_on_miss(reported.token)
         return Verdict(reported, None, None)
     if not hasher.matches(reported.token, row.token_hash):
         return Verdict(reported, None, None)
