@@ -97,8 +97,12 @@ class Plan:
     # createCredential calls per organisation, after `credential_warm_up` untimed ones.
     credential_calls: int
     credential_warm_up: int
-    # Rounds of the counting on/off steps (each round: bare, then on and off in turns).
+    # Rounds of the counting on/off steps (each round: bare, then on and off in turns). Their
+    # target is judged on the median same-round difference, so they get more rounds than the
+    # best-of steps: with 4, one round's drift moved the median by more than the bound.
     counting_rounds: int
+    # Rounds of the private_key_jwt step (five apps alternate in each).
+    pkjwt_rounds: int
     # Active credentials of the `counting/rss` step.
     footprint_credentials: int
 
@@ -114,7 +118,8 @@ FULL = Plan(
     webhook_events=2000,
     credential_calls=1000,
     credential_warm_up=50,
-    counting_rounds=4,
+    counting_rounds=8,
+    pkjwt_rounds=4,
     footprint_credentials=10_000,
 )
 QUICK = Plan(
@@ -129,6 +134,7 @@ QUICK = Plan(
     credential_calls=100,
     credential_warm_up=10,
     counting_rounds=2,
+    pkjwt_rounds=2,
     footprint_credentials=1_000,
 )
 
@@ -257,8 +263,7 @@ def measure_pkjwt(plan: Plan, directory: Path) -> Measured:
         directory / "token-pkjwt",
         algorithm=ALGORITHM,
         seconds=plan.seconds,
-        # Five apps alternate, as many rounds as the counting steps' three.
-        rounds=plan.counting_rounds,
+        rounds=plan.pkjwt_rounds,
         connections=CONNECTIONS,
     )
     return Measured(
@@ -453,7 +458,7 @@ def build_steps(plan: Plan, directory: Path) -> list[Step]:
         Step(
             "POST /oauth/token with private_key_jwt (ES256 assertions) and with a client secret, "
             "reuse window default and off, vs the bare endpoint; stages in-process",
-            5 * (2 + plan.counting_rounds * plan.seconds) + 120,
+            5 * (2 + plan.pkjwt_rounds * plan.seconds) + 120,
             lambda: measure_pkjwt(plan, directory),
             "token-pkjwt",
         )
@@ -588,6 +593,8 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
         ratios[f"{key}_counting_off_vs_bare"] = figures["ratio_off"]
         # Signed: on minus off, each against the same-run baseline.
         ratios[f"{key}_counting_on_minus_off"] = figures["difference"]
+        # Signed: the median over the rounds of (on - off) ÷ bare within each round.
+        ratios[f"{key}_counting_on_minus_off_paired"] = figures["paired_difference"]
     targets = [
         ("token ≥ 0.60 of bare form endpoint", ratios["token_vs_bare"], 0.60),
         ("token ≥ 10x the peer's best configuration", ratios["token_vs_peer_best"], 10.0),
@@ -624,12 +631,14 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
             }
         )
     # One-sided, like the restriction's: what counting costs is on below off; on above off is
-    # the machine's noise.
+    # the machine's noise. Judged on the median same-round difference: on and off run minutes
+    # apart in the best-of figures, and the machine drifts by more than 0.03 in minutes.
     for endpoint, key in (("token", "token"), ("/me", "me")):
-        difference = ratios[f"{key}_counting_on_minus_off"]
+        difference = ratios[f"{key}_counting_on_minus_off_paired"]
         target_rows.append(
             {
-                "target": f"{endpoint}: usage counting on at most 0.03 below off",
+                "target": f"{endpoint}: usage counting on at most 0.03 below off "
+                "(median same-round difference)",
                 "value": round(difference, 3),
                 "threshold": -0.03,
                 "met": difference >= -0.03,
@@ -694,8 +703,9 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
             "token_reuse_seconds": "default (1)",
             "restricted_events": RESTRICTED_EVENTS,
             "counting": (
-                f"bare, then counting on and off in turns, {plan.counting_rounds} rounds, best "
-                "of the rounds per app; two servers on copies of one database"
+                f"bare, then counting on and off in turns, {plan.counting_rounds} rounds; "
+                "judged on the median over the rounds of (on - off) ÷ bare; two servers on "
+                "copies of one database"
             ),
             "create_credential": (
                 f"{plan.credential_calls} createCredential calls per organisation after "

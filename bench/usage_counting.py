@@ -102,8 +102,8 @@ class OnOff:
 def describe(figures: dict[str, Any]) -> str:
     return (
         f"counting on {figures['ratio_on']:.3f}, off {figures['ratio_off']:.3f} of bare: "
-        f"difference {figures['difference']:+.3f} (target ≥ -0.03); median same-round "
-        f"difference {figures['paired_difference']:+.3f}; req/s per round (bare/on/off): "
+        f"best-of difference {figures['difference']:+.3f}; median same-round difference "
+        f"{figures['paired_difference']:+.3f} (target ≥ -0.03); req/s per round (bare/on/off): "
         + ", ".join(f"{r['bare']:,.0f}/{r['on']:,.0f}/{r['off']:,.0f}" for r in figures["rounds"])
     )
 
