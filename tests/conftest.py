@@ -16,7 +16,7 @@ from auth.partners.signing_keys import rotate_signing_key
 from partner_api.foundation.clock import utcnow
 from partner_api.foundation.settings import Settings
 from partner_api.web.app import create_app
-from tests.database import fresh_database
+from tests.database import drop_shared_database, fresh_database
 from tests.helpers import REDIS_URL, TEST_KEY_ENCRYPTION_KEY, TEST_PEPPER
 
 CLIENT_ADDRESS = "203.0.113.10"
@@ -26,6 +26,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # Cheap argon2id parameters, so the suite is not dominated by password hashing; the hashes
     # record their parameters, so the production code path is the one under test.
     passwords.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    drop_shared_database()
 
 
 @pytest.fixture

@@ -1,21 +1,33 @@
-"""A fresh database per test, on SQLite (default) or PostgreSQL (`TEST_DATABASE_URL`).
+"""An empty database per test, on SQLite (default) or PostgreSQL (`TEST_DATABASE_URL`).
 
-SQLite tests use an in-memory database. On PostgreSQL each test creates its own database named
-`pa_test_<random>` on the server of `TEST_DATABASE_URL` and drops it afterwards, so tests never see
-each other's rows and real transactions/row locks are exercised.
+SQLite tests use an in-memory database. On PostgreSQL the run creates one database named
+`pa_test_<random>` on the server of `TEST_DATABASE_URL`, with the models' schema, the first time a
+test needs it, and every test starts by emptying its tables (one multi-statement DELETE with
+foreign-key triggers off, and sequences restarted), so tests never see each other's rows and real
+transactions and row locks are exercised. Creating a database and its schema per test costs about
+0.37 s on PostgreSQL, emptying the tables about 5 ms: with two thousand tests, that is the
+difference between a suite of 24 minutes and one of half that. The database is dropped when the run
+ends (`drop_shared_database`, called from conftest).
+
+`empty_database` still creates a database of its own, for tests that apply migrations or run
+`serve` in another process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from tortoise.backends.base.config_generator import generate_config
 from tortoise.context import TortoiseContext, set_global_context, tortoise_test_context
+from tortoise.warnings import TortoiseLoopSwitchWarning
 
 from partner_api.foundation.database import MODEL_MODULES
 
@@ -44,14 +56,6 @@ async def _drop_postgres_database(url: str, name: str) -> None:
         await connection.close()
 
 
-def fresh_database_url() -> tuple[str, str | None]:
-    """A URL for a database no test has used yet, and its name when it must be dropped."""
-    if not on_postgres():
-        return TEST_DATABASE_URL, None
-    name = f"pa_test_{secrets.token_hex(6)}"
-    return _with_database_name(TEST_DATABASE_URL, name), name
-
-
 async def _create_postgres_database(name: str) -> None:
     connection = await asyncpg.connect(
         asyncpg_dsn(_with_database_name(TEST_DATABASE_URL, "postgres"))
@@ -77,14 +81,88 @@ async def empty_database(sqlite_path: Path) -> AsyncIterator[str]:
         await _drop_postgres_database(TEST_DATABASE_URL, name)
 
 
+class _SharedPostgresDatabase:
+    """The run's one PostgreSQL test database: created with its schema on first use, emptied
+    before each test."""
+
+    def __init__(self) -> None:
+        self.name: str | None = None
+        self._emptying_sql = ""
+
+    async def url(self) -> str:
+        if self.name is None:
+            self.name = f"pa_test_{secrets.token_hex(6)}"
+            url = _with_database_name(TEST_DATABASE_URL, self.name)
+            async with tortoise_test_context(MODEL_MODULES, db_url=url):
+                pass
+            self._emptying_sql = await self._read_emptying_sql(url)
+        return _with_database_name(TEST_DATABASE_URL, self.name)
+
+    @staticmethod
+    async def _read_emptying_sql(url: str) -> str:
+        connection = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            tables = await connection.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+            )
+            sequences = await connection.fetch(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+            )
+        finally:
+            await connection.close()
+        statements = [
+            # Replica mode skips the foreign-key triggers, so the order of the DELETEs is free.
+            "SET session_replication_role = replica",
+            # The names come from the catalog, not from input.
+            *(f'DELETE FROM "{row["tablename"]}"' for row in tables),  # noqa: S608
+            *(f'ALTER SEQUENCE "{row["sequencename"]}" RESTART' for row in sequences),
+            "SET session_replication_role = origin",
+        ]
+        return "; ".join(statements)
+
+    async def empty(self) -> str:
+        url = await self.url()
+        connection = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            async with connection.transaction():
+                await connection.execute(self._emptying_sql)
+        finally:
+            await connection.close()
+        return url
+
+    async def drop(self) -> None:
+        if self.name is not None:
+            await _drop_postgres_database(TEST_DATABASE_URL, self.name)
+            self.name = None
+
+
+_shared_postgres = _SharedPostgresDatabase()
+
+
+def drop_shared_database() -> None:
+    """Drops the run's PostgreSQL test database, if a test created it."""
+    if _shared_postgres.name is not None:
+        asyncio.run(_shared_postgres.drop())
+
+
+@asynccontextmanager
+async def _connected(url: str) -> AsyncIterator[TortoiseContext]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=TortoiseLoopSwitchWarning)
+        context = TortoiseContext()
+        async with context:
+            config = generate_config(url, app_modules={"models": MODEL_MODULES}, testing=True)
+            await context.init(config=config, use_tz=True, timezone="UTC")
+            yield context
+
+
 @asynccontextmanager
 async def fresh_database() -> AsyncIterator[TortoiseContext]:
-    url, name = fresh_database_url()
-    try:
-        async with tortoise_test_context(MODEL_MODULES, db_url=url) as context:
-            # The app under test may run work in other tasks; let them find this context too.
-            set_global_context(context)
-            yield context
-    finally:
-        if name is not None:
-            await _drop_postgres_database(TEST_DATABASE_URL, name)
+    if on_postgres():
+        database = _connected(await _shared_postgres.empty())
+    else:
+        database = tortoise_test_context(MODEL_MODULES, db_url=TEST_DATABASE_URL)
+    async with database as context:
+        # The app under test may run work in other tasks; let them find this context too.
+        set_global_context(context)
+        yield context
