@@ -16,7 +16,6 @@ one token has exactly one accepted string form.
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ import jwt
 
 from auth.partners.authorization_details import granted_event_ids
 from auth.partners.credential_directory import CredentialState
-from auth.partners.jws import is_canonical_compact
+from auth.partners.jws import b64url, is_canonical_compact
 from auth.partners.secret_state import SecretState
 from auth.partners.signing_keys import VERIFICATION_LEEWAY, KeyRing, SigningKeyError
 
@@ -112,7 +111,7 @@ def _new_jti() -> str:
         _jti_pool = bytearray(secrets.token_bytes(_JTI_BYTES * 256))
     chunk = bytes(_jti_pool[:_JTI_BYTES])
     del _jti_pool[:_JTI_BYTES]
-    return base64.urlsafe_b64encode(chunk).rstrip(b"=").decode("ascii")
+    return b64url(chunk).decode("ascii")
 
 
 @lru_cache(maxsize=65_536)

@@ -9,7 +9,7 @@ with ECDSA signatures in the raw r||s form RFC 7518 §3.4 requires.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import re
 
@@ -22,8 +22,13 @@ _PKCS1 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def b64url(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    """Unpadded base64url (RFC 7515 §2): `base64.urlsafe_b64encode` without its two Python-level
+    wrappers, which cost as much as the encoding at three calls per token."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
 
 
 # Three base64url segments; the classes exclude ".", so matching is linear in the length.

@@ -8,9 +8,10 @@ HMAC-SHA-256 is fine for secrets of at least 112 bits (ASVS 6.5.2); ours carry 2
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
+
+from auth.partners.jws import b64url
 
 _VERSION = "v1"
 
@@ -21,7 +22,7 @@ def _pepper_id(pepper: bytes) -> str:
 
 def _digest(pepper: bytes, value: str) -> str:
     mac = hmac.digest(pepper, value.encode("utf-8"), "sha256")
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+    return b64url(mac).decode("ascii")
 
 
 # No pepper has this id: `matches` spends its HMAC and answers False.
