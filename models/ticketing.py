@@ -8,11 +8,14 @@ it only changes through a conditional update (`sold + n <= capacity`), so it is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
+from uuid import UUID
 
 from tortoise import fields
 from tortoise.models import Model
+from tortoise.queryset import ValuesListQuery
 
 if TYPE_CHECKING:
     from models.credential import Credential
@@ -86,7 +89,9 @@ class Order(Model):
 
     class Meta:
         table = "ticket_order"
-        indexes = (("organisation_id", "created_at"), ("organisation_id", "completed_at"))
+        # The Partner API's order listing, newest first with ties by id, is a keyset walk of the
+        # first index: the page after a cursor costs the same at 1M orders as at 10k.
+        indexes = (("organisation_id", "created_at", "id"), ("organisation_id", "completed_at"))
 
 
 class OrderLine(Model):
@@ -102,6 +107,59 @@ class OrderLine(Model):
 
     class Meta:
         table = "order_line"
+        # A page's lines are read by their orders' ids; without it every page scans every line.
+        indexes = (("order_id", "id"),)
+
+
+async def driver_rows(query: ValuesListQuery[Literal[False]]) -> list[Sequence[Any]]:
+    """`query`'s rows as the database driver returns them, by column position: UUIDs and
+    timestamps as the driver gives them (text on SQLite), enums as their text.
+
+    The Partner API's listings answer with text anyway; Tortoise's conversion of every value to
+    Python and back (a UUID parsed then printed) costs more than the query on a 100-row page.
+    The SQL and its parameters are Tortoise's own, so filters and tenancy stay in the QuerySet.
+    Relies on `_make_query`, `query` and `_db`: Tortoise internals, as models/compiled_select.py
+    does (the same pinned version range)."""
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    _, rows = await query._db.execute_query(*query.query.get_parameterized_sql())
+    # Typed as dicts by Tortoise; sqlite3.Row and asyncpg's Record are indexed by position too.
+    return cast(list[Sequence[Any]], list(rows))
+
+
+class PricedLine(NamedTuple):
+    """An order line as the Partner API shows it: ids as text, its product's currency."""
+
+    order_id: str
+    product_id: str
+    quantity: int
+    unit_price: int
+    currency: str
+
+
+async def priced_lines(order_ids: Sequence[UUID]) -> list[PricedLine]:
+    """The lines of these orders with their products' currencies, each order's lines together
+    and by id: one query walking the (order_id, id) index, rows kept as the driver's tuples.
+
+    Written as SQL rather than a QuerySet: building a 100-id `IN` list and a model per line costs
+    Tortoise ≈ 10 ms a page (the Partner API's order listing), the database ≈ 1 ms. The ids are
+    bound as parameters, as the dialect spells them (SQLite stores UUIDs as text)."""
+    if not order_ids:
+        return []
+    db = OrderLine._meta.db
+    if db.capabilities.dialect == "postgres":
+        marks = ", ".join(f"${index}" for index in range(1, len(order_ids) + 1))
+        values: list[object] = list(order_ids)
+    else:
+        marks = ", ".join("?" * len(order_ids))
+        values = [str(order_id) for order_id in order_ids]
+    _, rows = await db.execute_query(
+        "SELECT l.order_id, l.product_id, l.quantity, l.unit_price, p.currency "  # noqa: S608
+        'FROM "order_line" l JOIN "product" p ON p.id = l.product_id '
+        f"WHERE l.order_id IN ({marks}) ORDER BY l.order_id, l.id",
+        values,
+    )
+    return [PricedLine(str(row[0]), str(row[1]), row[2], row[3], row[4]) for row in rows]
 
 
 class Barcode(Model):
@@ -117,6 +175,8 @@ class Barcode(Model):
 
     class Meta:
         table = "barcode"
+        # An order's barcodes, in the order the Partner API lists them.
+        indexes = (("order_id", "created_at", "code"),)
 
 
 class IdempotentResponse(Model):

@@ -24,7 +24,7 @@ from auth.partners.access_tokens import effective_event_ids
 from auth.partners.resource_server import Partner, ResourceServer
 from auth.partners.usage_counts import UsageCounts
 from models.tenancy import TenantScope
-from models.ticketing import Barcode, Order, OrderStatus
+from models.ticketing import Barcode, Order, OrderStatus, driver_rows
 from partner_api.foundation.client_address import Network
 from partner_api.foundation.clock import utcnow
 from partner_api.foundation.throttle import WindowCounter
@@ -41,9 +41,16 @@ from partner_api.ticketing.partner_requests import (
     uuid_value,
 )
 from partner_api.ticketing.partner_responses import (
+    EVENT_AT,
+    EVENT_FIELDS,
+    ORDER_AT,
+    ORDER_FIELDS,
     event_json,
+    event_row_json,
     expiry_text,
     json_answer,
+    next_key,
+    order_rows_json,
     orders_json,
     page,
     product_json,
@@ -135,9 +142,17 @@ class PartnerApi:
         query = self._scope(partner).events()
         if after is not None:
             moment, row_id = after
-            query = query.filter(Q(starts_at__gt=moment) | Q(starts_at=moment, id__gt=row_id))
-        rows = await query.order_by("starts_at", "id").limit(limit + 1)
-        return page([event_json(row) for row in rows[:limit]], rows, limit, "starts_at")
+            # The bound on the time alone is what lets the index start at the cursor; the OR
+            # on its own is a filter PostgreSQL applies to every row before the cursor
+            # (200,000 rows before it: ≈ 95 ms a page instead of 0.1 ms, measured).
+            query = query.filter(
+                Q(starts_at__gte=moment), Q(starts_at__gt=moment) | Q(id__gt=row_id)
+            )
+        rows = await driver_rows(
+            query.order_by("starts_at", "id").limit(limit + 1).values_list(*EVENT_FIELDS)
+        )
+        items = [event_row_json(row) for row in rows[:limit]]
+        return page(items, next_key(rows, limit, EVENT_AT))
 
     async def get_event(self, request: Request, partner: Partner) -> Response:
         event = await self._scope(partner).event(request.path_params["event_id"])
@@ -174,9 +189,15 @@ class PartnerApi:
             query = query.filter(completed_at__lt=completed_to)
         if after is not None:
             moment, row_id = after
-            query = query.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=row_id))
-        rows = await query.order_by("-created_at", "-id").limit(limit + 1)
-        return page(await orders_json(list(rows[:limit])), rows, limit, "created_at")
+            # As for events: `created_at <= moment` is the index condition, the OR breaks ties.
+            query = query.filter(
+                Q(created_at__lte=moment), Q(created_at__lt=moment) | Q(id__lt=row_id)
+            )
+        rows = await driver_rows(
+            query.order_by("-created_at", "-id").limit(limit + 1).values_list(*ORDER_FIELDS)
+        )
+        items = await order_rows_json(rows[:limit])
+        return page(items, next_key(rows, limit, ORDER_AT))
 
     async def get_order(self, request: Request, partner: Partner) -> Response:
         order = await self._scope(partner).order(request.path_params["order_id"])

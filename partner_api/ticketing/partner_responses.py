@@ -4,12 +4,13 @@ answer is `Cache-Control: no-store`: it is one partner's data, read with its tok
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from models.ticketing import Event, Order, OrderLine, Product
+from models.ticketing import Event, Order, PricedLine, Product, priced_lines
 from partner_api.foundation.cursors import encode_cursor
 from partner_api.foundation.error_body import error_body
 from partner_api.foundation.json_response import JSONResponse, encode_headers
@@ -28,13 +29,20 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     )
 
 
-def page(items: list[dict[str, Any]], rows: Any, limit: int, time_field: str) -> JSONResponse:
-    """`items` as one page; `rows` holds one row more than the page when another page follows."""
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(getattr(last, time_field), last.id)
+def page(items: list[dict[str, Any]], after_last: tuple[datetime, UUID] | None) -> JSONResponse:
+    """`items` as one page; `after_last` is the (time, id) of its last row when another page
+    follows."""
+    next_cursor = None if after_last is None else encode_cursor(*after_last)
     return json_answer({"data": items, "next_cursor": next_cursor})
+
+
+def next_key(rows: Sequence[Sequence[Any]], limit: int, at: int) -> tuple[datetime, UUID] | None:
+    """With one row more than the page (another page follows), the page's last (time, id): the
+    time at index `at`, the id first."""
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return moment(last[at]), UUID(str(last[0]))
 
 
 @lru_cache(maxsize=4096)
@@ -43,21 +51,53 @@ def expiry_text(expires_at: int) -> str:
     return datetime.fromtimestamp(expires_at, UTC).isoformat()
 
 
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+def _time(value: datetime | str | None) -> str | None:
+    """ISO 8601 of a model's timestamp, or of one as the driver reads it (SQLite: the stored
+    text), in UTC as Tortoise would give it."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return moment(value).isoformat()
+    return value.isoformat()
+
+
+def moment(value: datetime | str) -> datetime:
+    """A timestamp as the driver reads it, as Tortoise makes it: aware (a naive one is UTC, the
+    configured zone) and in UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _money(amount: int, currency: str) -> dict[str, Any]:
     return {"amount": amount, "currency": currency}
 
 
+# The columns the listings read (`values_list`), in the order `event_row_json` and
+# `order_rows_json` take them; the listing's time column is at EVENT_AT / ORDER_AT.
+EVENT_FIELDS = ("id", "name", "venue", "starts_at", "ends_at")
+EVENT_AT = 3
+ORDER_FIELDS = (
+    "id", "event_id", "status", "customer_name", "customer_email", "external_reference",
+    "created_at", "completed_at", "cancelled_at",
+)  # fmt: skip
+ORDER_AT = 6
+
+
 def event_json(event: Event) -> dict[str, Any]:
+    return event_row_json((event.id, event.name, event.venue, event.starts_at, event.ends_at))
+
+
+def event_row_json(row: Sequence[Any]) -> dict[str, Any]:
+    """An event from its EVENT_FIELDS, as a model holds them or as the driver reads them."""
     return {
-        "id": str(event.id),
-        "name": event.name,
-        "venue": event.venue,
-        "starts_at": _time(event.starts_at),
-        "ends_at": _time(event.ends_at),
+        "id": str(row[0]),
+        "name": row[1],
+        "venue": row[2],
+        "starts_at": _time(row[3]),
+        "ends_at": _time(row[4]),
     }
 
 
@@ -73,40 +113,56 @@ def product_json(product: Product) -> dict[str, Any]:
 
 
 async def orders_json(orders: list[Order]) -> list[dict[str, Any]]:
-    """Orders with their lines, in two queries for the whole page."""
-    lines: dict[UUID, list[OrderLine]] = {order.id: [] for order in orders}
-    currencies: dict[UUID, str] = {}
-    if orders:
-        for line in await OrderLine.filter(order_id__in=list(lines)).order_by("id"):
-            lines[line.order_id].append(line)  # type: ignore[attr-defined]
-        product_ids = {line.product_id for group in lines.values() for line in group}  # type: ignore[attr-defined]
-        for product in await Product.filter(id__in=list(product_ids)).only("id", "currency"):
-            currencies[product.id] = product.currency
+    """Orders with their lines, in one query for the lines of all of them."""
+    return await order_rows_json(
+        [
+            (
+                order.id,
+                order.event_id,  # type: ignore[attr-defined]
+                order.status,
+                order.customer_name,
+                order.customer_email,
+                order.external_reference,
+                order.created_at,
+                order.completed_at,
+                order.cancelled_at,
+            )
+            for order in orders
+        ]
+    )
+
+
+async def order_rows_json(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Orders from their ORDER_FIELDS (as models hold them or as the driver reads them), with
+    their lines (one query for all of them). An order's amounts are in the currency of its first
+    line's product (EUR without lines)."""
+    lines: dict[str, list[PricedLine]] = {}
+    for line in await priced_lines([row[0] for row in rows]):
+        lines.setdefault(line.order_id, []).append(line)
     result = []
-    for order in orders:
-        order_lines = lines[order.id]
-        currency = currencies.get(order_lines[0].product_id, "EUR") if order_lines else "EUR"  # type: ignore[attr-defined]
+    for row in rows:
+        order_id = str(row[0])
+        own = lines.get(order_id, ())
+        currency = own[0].currency if own else "EUR"
         result.append(
             {
-                "id": str(order.id),
-                "event_id": str(order.event_id),  # type: ignore[attr-defined]
-                "status": order.status.value,
-                "customer": {"name": order.customer_name, "email": order.customer_email},
-                "external_reference": order.external_reference,
+                "id": order_id,
+                "event_id": str(row[1]),
+                "status": str(row[2]),
+                "customer": {"name": row[3], "email": row[4]},
+                "external_reference": row[5],
                 "lines": [
                     {
-                        "product_id": str(line.product_id),  # type: ignore[attr-defined]
+                        "product_id": line.product_id,
                         "quantity": line.quantity,
-                        "unit_price": _money(line.unit_price, currency),
+                        "unit_price": {"amount": line.unit_price, "currency": currency},
                     }
-                    for line in order_lines
+                    for line in own
                 ],
-                "total": _money(
-                    sum(line.quantity * line.unit_price for line in order_lines), currency
-                ),
-                "created_at": _time(order.created_at),
-                "completed_at": _time(order.completed_at),
-                "cancelled_at": _time(order.cancelled_at),
+                "total": _money(sum(line.quantity * line.unit_price for line in own), currency),
+                "created_at": _time(row[6]),
+                "completed_at": _time(row[7]),
+                "cancelled_at": _time(row[8]),
             }
         )
     return result
