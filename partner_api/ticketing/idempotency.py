@@ -1,6 +1,11 @@
 """`Idempotency-Key` on the Partner API's writes: the same key and request replay the stored
 answer; the same key with another request is a 409. The answer is stored in the same transaction
-as the change, so a retry after a lost response never repeats the change."""
+as the change, so a retry after a lost response never repeats the change.
+
+The key is looked up only when the change fails (its unique record already exists, or the change
+is refused): a first use, nearly every request, pays one insert and no read. A used key's
+request runs its change in a transaction that then rolls back, so what it answers and what the
+database holds are those of looking the key up first."""
 
 from __future__ import annotations
 
@@ -46,26 +51,28 @@ async def idempotent(
         json.dumps([request.method, request.url.path, data], sort_keys=True).encode()
     ).hexdigest()
     credential_id = partner.credential.id
-    stored = await IdempotentResponse.get_or_none(credential_id=credential_id, key=key)
-    if stored is None:
-        try:
-            async with in_transaction():
-                status, body = await work()
-                response = json_answer(body, status)
-                # The rendered bytes are stored, so a replay is byte-identical to the original.
-                await IdempotentResponse.create(
-                    credential_id=credential_id,
-                    key=key,
-                    request_hash=fingerprint,
-                    status_code=status,
-                    body=bytes(response.body).decode("utf-8"),
-                )
-            return response
-        except IntegrityError:
-            # A concurrent request with the same key won; answer as it did.
-            stored = await IdempotentResponse.get_or_none(credential_id=credential_id, key=key)
-            if stored is None:
-                raise
+    try:
+        async with in_transaction():
+            status, body = await work()
+            response = json_answer(body, status)
+            # The rendered bytes are stored, so a replay is byte-identical to the original.
+            await IdempotentResponse.create(
+                credential_id=credential_id,
+                key=key,
+                request_hash=fingerprint,
+                status_code=status,
+                body=bytes(response.body).decode("utf-8"),
+            )
+        return response
+    except (ApiError, IntegrityError):
+        # Looked up only now: a new key (nearly every request) costs no read. A used one is found
+        # here, whether its record stopped our insert (a retry, or a concurrent request that
+        # won) or the change was refused (a retry after the tickets sold out, or another request
+        # under the key): the transaction has rolled back, so the stored answer, or the 409
+        # below, is all that happens, as if the key had been looked up first.
+        stored = await IdempotentResponse.get_or_none(credential_id=credential_id, key=key)
+        if stored is None:
+            raise
     if stored.request_hash != fingerprint:
         raise ApiError(409, "conflict", "This Idempotency-Key was used for another request.")
     return Response(
