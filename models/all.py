@@ -4,6 +4,7 @@ from models.admin import AdminSession, AdminUser, Membership
 from models.api_token import ApiToken
 from models.audit import AuditEvent
 from models.credential import Credential, CredentialKey, CredentialSecret
+from models.credential_tally import CredentialTally
 from models.key_fingerprint import KeyFingerprint
 from models.notifications import (
     LeakReport,
@@ -27,6 +28,7 @@ __all__ = [
     "Credential",
     "CredentialKey",
     "CredentialSecret",
+    "CredentialTally",
     "Event",
     "IdempotentResponse",
     "KeyFingerprint",

@@ -83,7 +83,9 @@ class Credential(Model):
 
     class Meta:
         table = "credential"
-        indexes = (("organisation_id", "created_at"),)
+        # The list's order, newest first with the id breaking ties (schema/pagination.py): with
+        # the id in the index, a page is read straight off it, at any depth, without sorting.
+        indexes = (("organisation_id", "created_at", "id"),)
 
     def status_at(self, now: datetime) -> CredentialStatus:
         if self.revoked_at is not None:
@@ -113,6 +115,9 @@ class CredentialSecret(Model):
 
     class Meta:
         table = "credential_secret"
+        # A page of the list reads its credentials' live secrets by credential id; without this
+        # index that read scans every secret of every organisation (68 ms at 100,000).
+        indexes = (("credential_id",),)
 
     def is_live_at(self, now: datetime) -> bool:
         return self.ended_at is None and before_expiry(self.expires_at, now)

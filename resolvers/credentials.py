@@ -9,6 +9,7 @@ import strawberry
 from tortoise.expressions import Q
 
 from models.audit import AuditEvent as AuditEventModel
+from models.credential_tally import credential_total
 from models.enums import CredentialStatus
 from models.tenancy import parse_id
 from partner_api.foundation.clock import utcnow
@@ -38,6 +39,9 @@ async def credentials(
     after: str | None = None,
     status: CredentialStatus | None = None,
 ) -> Connection[Credential]:
+    """The organisation's credentials, newest first. `totalCount` of the whole list is the stored
+    count (models/credential_tally.py: exact, no scan); filtered by status it is a COUNT, since
+    status follows the clock."""
     tenant = info.context.tenant
     query = tenant.credentials()
     if status is not None:
@@ -51,6 +55,7 @@ async def credentials(
         to_nodes=partial(credential_nodes, info.context),
         # The page the admin page opens with: its SQL is built once.
         first_page=tenant.newest_credentials if status is None else None,
+        total=partial(credential_total, tenant.organisation_id) if status is None else None,
     )
 
 

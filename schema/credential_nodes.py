@@ -9,9 +9,9 @@ credential: three async field resolvers per node would make 60 awaitables per pa
 more than the queries (docs/benchmarks.md, "GraphQL list").
 
 The queries run whatever fields were selected: they are indexed lookups bounded by the page size
-(and, for events, by 100 per credential), and a node is always complete. `totalCount` (a COUNT
-over the organisation) stays lazy on the connection, and `usage` on the node (batched for the
-page by `Context.credential_usage`).
+(and, for events, by 100 per credential), and a node is always complete. `totalCount` (the
+organisation's stored count, models/credential_tally.py) stays lazy on the connection, and
+`usage` on the node (batched for the page by `Context.credential_usage`).
 
 The organisation's usage is built here too: it ranks credentials, shown as nodes.
 """

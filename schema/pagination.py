@@ -49,7 +49,8 @@ class Connection(Generic[NodeT]):
 
     @strawberry.field
     async def total_count(self) -> int:
-        """All items matching the filter, across every page (one COUNT query, only if asked)."""
+        """All items matching the filter, across every page (only if asked: a COUNT query, or
+        the count the list keeps)."""
         return await self.count_query()
 
 
@@ -68,6 +69,33 @@ def page_size(first: int | None, maximum: int) -> int:
     return min(first, maximum)
 
 
+def keyset_page(
+    query: QuerySet[ModelT],
+    *,
+    time_field: str,
+    after: tuple[datetime, UUID] | None,
+    oldest_first: bool = False,
+) -> QuerySet[ModelT]:
+    """`query`'s rows beyond the cursor `after` (all of them without one), in list order:
+    (`time_field`, id), newest first unless `oldest_first`.
+
+    The cursor condition, `time <= t AND (time < t OR id < i)` newest first, is the row
+    comparison `(time, id) < (t, i)` spelled so that its first part bounds an index range: the
+    database seeks to `t` in an index on (filter columns, time, id) and walks it in order,
+    reading only the page's rows, however deep the page is."""
+    if after is None:
+        page = query
+    else:
+        moment, row_id = after
+        bound, beyond = ("gte", "gt") if oldest_first else ("lte", "lt")
+        within: dict[str, object] = {f"{time_field}__{bound}": moment}
+        strictly: dict[str, object] = {f"{time_field}__{beyond}": moment}
+        next_id: dict[str, object] = {f"id__{beyond}": row_id}
+        page = query.filter(Q(**within), Q(**strictly) | Q(**next_id))  # type: ignore[arg-type]
+    order = "" if oldest_first else "-"
+    return page.order_by(f"{order}{time_field}", f"{order}id")
+
+
 async def paginate(
     query: QuerySet[ModelT],
     *,
@@ -78,24 +106,27 @@ async def paginate(
     to_nodes: Callable[[Sequence[ModelT]], Awaitable[list[NodeT]]],
     first_page: Callable[[int], Awaitable[Sequence[ModelT]]] | None = None,
     oldest_first: bool = False,
+    total: Callable[[], Awaitable[int]] | None = None,
 ) -> Connection[NodeT]:
     """One SQL query for the page (`LIMIT n + 1` tells whether another page follows); the rows
     become nodes in one call, so a node type can load what it shows for the whole page at once.
     `first_page(limit)`, when given, reads the first page instead of `query`: the same rows,
-    newest first, by a faster route. `oldest_first` pages the other way (soonest first)."""
+    newest first, by a faster route. `oldest_first` pages the other way (soonest first).
+    `total()`, when given, answers `totalCount` instead of a COUNT over `query`: the same number,
+    kept elsewhere (models/credential_tally.py).
+
+    The page query filters by the cursor and orders by (`time_field`, id): give the model an
+    index on its filter columns followed by those two, and a page at any depth is read off the
+    index without sorting."""
     size = page_size(first, maximum)
     rows: Sequence[ModelT]
     if after is None and first_page is not None:
         rows = await first_page(size + 1)
     else:
-        page_query = query
-        beyond, order = ("gt", "") if oldest_first else ("lt", "-")
-        if after is not None:
-            moment, row_id = decode_cursor(after)
-            later: dict[str, object] = {f"{time_field}__{beyond}": moment}
-            same_moment_next_id: dict[str, object] = {time_field: moment, f"id__{beyond}": row_id}
-            page_query = page_query.filter(Q(**later) | Q(**same_moment_next_id))  # type: ignore[arg-type]
-        rows = await page_query.order_by(f"{order}{time_field}", f"{order}id").limit(size + 1)
+        cursor = None if after is None else decode_cursor(after)
+        rows = await keyset_page(
+            query, time_field=time_field, after=cursor, oldest_first=oldest_first
+        ).limit(size + 1)
     page = rows[:size]
     edges = [
         Edge(cursor=encode_cursor(getattr(row, time_field), row.pk), node=node)
@@ -109,5 +140,5 @@ async def paginate(
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        count_query=query.count,
+        count_query=query.count if total is None else total,
     )

@@ -7,9 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from tortoise.transactions import in_transaction
 
 from auth.tokens import new_client_id
 from models.credential import Credential
+from models.credential_tally import credentials_added
 from models.enums import AccessLevel
 from models.organisation import Organisation
 from partner_api.foundation.clock import utcnow
@@ -101,19 +103,23 @@ async def test_first_above_100_is_capped_at_100(client: httpx.AsyncClient) -> No
     token = await admin_token(client)
     organisation = await organisation_of()
     start = utcnow() - timedelta(days=1)
-    await Credential.bulk_create(
-        [
-            Credential(
-                organisation_id=organisation.id,
-                name=f"Bulk {number}",
-                contact_email="ops@partner.example",
-                client_id=new_client_id(),
-                access_level=AccessLevel.FULL,
-                created_at=start + timedelta(seconds=number),
-            )
-            for number in range(105)
-        ]
-    )
+    async with in_transaction():
+        await Credential.bulk_create(
+            [
+                Credential(
+                    organisation_id=organisation.id,
+                    name=f"Bulk {number}",
+                    contact_email="ops@partner.example",
+                    client_id=new_client_id(),
+                    access_level=AccessLevel.FULL,
+                    created_at=start + timedelta(seconds=number),
+                )
+                for number in range(105)
+            ]
+        )
+        # bulk_create sends no signals: a bulk inserter counts what it adds
+        # (models/credential_tally.py).
+        await credentials_added(organisation.id, 105)
 
     page = await list_credentials(client, token, first=500)
 
