@@ -23,6 +23,9 @@ the two alternating. It measures:
   its default and off, and the stages of a key request in-process;
 - the peer, django-oauth-toolkit's client-credentials token endpoint (bench/peer_dot.py), under
   uvicorn and a gunicorn sync worker, with its default PBKDF2-hashed secret and with plaintext;
+- a hot product on PostgreSQL (bench/hot_product.py): 64 clients reserve 1-4 tickets until it is
+  sold out, against raw asyncpg doing the same transaction, with one process each, with Redis,
+  and with two processes each; every run is counted and fails on any oversell or lost order;
 - the peak RSS (VmHWM) of each of our workers.
 
 Progress goes to stdout; results to var/bench/results.json (machine-readable) and
@@ -52,7 +55,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import create_credential as create_bench
+from bench import db_reads as reads_bench
 from bench import graphql_list, peer_dot, pkjwt_report, usage_footprint
+from bench import hot_product as hot_bench
 from bench import partner_api as me_bench
 from bench import token_endpoint as token_bench
 from bench import token_pkjwt as pkjwt_bench
@@ -112,7 +117,7 @@ FULL = Plan(
     2,
     20,
     (100, 10_000, 100_000),
-    (10, 1_000, 10_000),
+    (10, 1_000, 10_000, 100_000),
     1_000,
     quick=False,
     webhook_events=2000,
@@ -367,6 +372,47 @@ def measure_webhooks(plan: Plan, directory: Path) -> Measured:
     return Measured(load=load_average(), extra={"webhooks": asdict(throughput)})
 
 
+def measure_hot_product(plan: Plan, variant: str, directory: Path) -> Measured:
+    """Reservations of a hot product until sold out, ours against raw asyncpg, on PostgreSQL
+    (bench/hot_product.py); every run counted, the step fails on any oversell or lost order.
+    `ours` and `bare` are reservations per second and the p50/p99 of the successful ones."""
+    work = directory / f"hot-product-{variant}"
+    work.mkdir(exist_ok=True)
+    stock = hot_bench.QUICK_STOCK if plan.quick else hot_bench.STOCK
+    figures = hot_bench.measure(work, variant, stock=stock, rounds=plan.rounds)
+    best = figures["best"]
+    return Measured(
+        ours=hot_bench.Run(**best["ours"]).result(),
+        bare=hot_bench.Run(**best["bare"]).result(),
+        rss_mib=figures["peak_rss_mib"],
+        load=load_average(),
+        extra={"hot_product": figures},
+    )
+
+
+def measure_reads(
+    plan: Plan, kind: str, orders: int, resource: str, directory: Path, key: str
+) -> Measured:
+    """A Partner API read against the same SQL over the raw driver (bench/db_reads.py), on its
+    own freshly seeded database; the step fails unless both answer the same bytes."""
+    (reads,) = reads_bench.measure(
+        kind,
+        orders,
+        (resource,),
+        directory / key.replace("/", "-"),
+        seconds=plan.seconds,
+        rounds=plan.rounds,
+        connections=CONNECTIONS,
+    )
+    return Measured(
+        ours=reads.ours,
+        bare=reads.bare,
+        rss_mib=reads.peak_rss_mib,
+        load=load_average(),
+        extra={"reads": reads.figures()},
+    )
+
+
 def measure_peer(plan: Plan, server: str, directory: Path) -> Measured:
     """Both hashers on one server: a few sequential requests for PBKDF2, wrk for plaintext."""
     work = directory / f"peer-{server}"
@@ -480,7 +526,8 @@ def build_steps(plan: Plan, directory: Path) -> list[Step]:
         steps.append(
             Step(
                 label,
-                (both if with_bare else one) + count / 4000 + 3,
+                # Seeding: 64 s for 100,000 credentials (load 3.6), bulk inserts in one transaction.
+                (both if with_bare else one) + count / 1500 + 3,
                 lambda count=count, with_bare=with_bare: measure_list(  # type: ignore[misc]
                     plan, count, directory, with_bare=with_bare
                 ),
@@ -505,6 +552,47 @@ def build_steps(plan: Plan, directory: Path) -> list[Step]:
             "webhooks",
         )
     )
+    hot_stock = hot_bench.QUICK_STOCK if plan.quick else hot_bench.STOCK
+    for variant, setup in hot_bench.VARIANTS.items():
+        steps.append(
+            Step(
+                f"hot product: {hot_bench.CLIENTS} clients reserve 1-4 tickets until "
+                f"{_n(hot_stock)} are sold out, {setup.label}, ours vs raw asyncpg",
+                # Seeding and start-up, then about 2.5 tickets a reservation at ≈ 200/s ours
+                # and ≈ 500/s bare, a tenth of the stock as warm-up.
+                20 + (plan.rounds + 0.1) * hot_stock / 2.5 * (1 / 200 + 1 / 500),
+                lambda variant=variant: measure_hot_product(plan, variant, directory),  # type: ignore[misc]
+                f"hot-product/{variant}",
+            )
+        )
+    reads_size = reads_bench.ratio_orders(plan.quick)
+    for resource, kind in reads_bench.READ_STEPS:
+        key = reads_bench.read_key(resource, kind)
+        steps.append(
+            Step(
+                f"GET /partner/v1/{resource}?limit=100, {kind}, {_n(reads_size)} orders, ours vs "
+                "the same SQL over the raw driver",
+                both + 15,
+                lambda kind=kind, resource=resource, key=key: measure_reads(  # type: ignore[misc]
+                    plan, kind, reads_size, resource, directory, key
+                ),
+                key,
+            )
+        )
+    for size in reads_bench.growth_sizes(plan.quick):
+        key = reads_bench.growth_key(size)
+        steps.append(
+            Step(
+                f"GET /partner/v1/orders?limit=100, {reads_bench.GROWTH_DATABASE}, {_n(size)} "
+                "orders in the organisation, ours vs the raw driver",
+                # Seeding: 384 s for 1,000,000 orders (COPY, ≈ 7.4 rows an order) in a smoke run.
+                both + 15 + size * 4e-4,
+                lambda size=size, key=key: measure_reads(  # type: ignore[misc]
+                    plan, reads_bench.GROWTH_DATABASE, size, "orders", directory, key
+                ),
+                key,
+            )
+        )
     for server in ("uvicorn", "gunicorn"):
         steps.append(
             Step(
@@ -579,6 +667,9 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
         "me_restricted_vs_bare": _rps(me_restricted.ours) / _rps(me_restricted.bare),
         "graphql_list_vs_plain_strawberry": _rps(list_ratio.ours) / _rps(list_ratio.bare),
         "token_largest_vs_smallest": _rps(token_large.ours) / ours_token,
+        # The admin list at its largest organisation against the 1,000 of its bare comparison.
+        "list_largest_vs_ratio_size": _rps(measured[f"list/{plan.list_sizes[-1]}"].ours)
+        / _rps(list_ratio.ours),
     }
     # Signed: restricted minus unrestricted ratio, each against its own same-run baseline.
     ratios["token_restricted_minus_unrestricted"] = (
@@ -603,6 +694,11 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
         (
             f"token at {large:,} credentials ≥ 0.90 of {small:,}",
             ratios["token_largest_vs_smallest"],
+            0.90,
+        ),
+        (
+            f"list at {plan.list_sizes[-1]:,} credentials ≥ 0.90 of {plan.list_ratio_size:,}",
+            ratios["list_largest_vs_ratio_size"],
             0.90,
         ),
     ]
@@ -679,6 +775,22 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
             "met": adds <= 0.10,
         }
     )
+    for variant, setup in hot_bench.VARIANTS.items():
+        hot = measured.get(f"hot-product/{variant}")
+        if hot is not None:
+            ratio = hot.extra["hot_product"]["ratio"]
+            target_rows.append(
+                {
+                    "target": f"hot product reservations ≥ 0.60 of raw asyncpg ({setup.label}), "
+                    "zero oversell and zero lost orders",
+                    "value": round(ratio, 3),
+                    "threshold": 0.60,
+                    "met": ratio >= 0.60,
+                }
+            )
+    reads = {key: m.extra["reads"] for key, m in measured.items() if "reads" in m.extra}
+    if reads:
+        target_rows += reads_bench.targets(reads, plan.quick)
     target_rows.append(
         {
             "target": "peak RSS per worker ≤ 150 MiB",
@@ -783,6 +895,10 @@ def table(results: dict[str, Any], plan: Plan) -> str:
         lines.append(
             row(f"GraphQL `credentials(first: 20)`, {count:,} in the organisation", f"list/{count}")
         )
+    for variant, setup in hot_bench.VARIANTS.items():
+        if f"hot-product/{variant}" in m:
+            label = f"hot product, reservations/s until sold out, {setup.label}"
+            lines.append(row(label, f"hot-product/{variant}"))
     lines += [
         "",
         "| peer configuration | req/s | vs bare form endpoint | ours ÷ peer |",
@@ -820,6 +936,15 @@ def table(results: dict[str, Any], plan: Plan) -> str:
         f"({webhooks['seconds']:.2f} s from the first delivery to the last; worker peak RSS "
         f"{webhooks['worker_peak_rss_mib']:.0f} MiB).",
     ]
+    reads = {key: value["reads"] for key, value in m.items() if "reads" in value}
+    if reads:
+        for resource, kind in reads_bench.READ_STEPS:
+            key = reads_bench.read_key(resource, kind)
+            orders = reads[key]["orders"]
+            lines.append(
+                row(f"`GET /partner/v1/{resource}?limit=100`, {kind}, {orders:,} orders", key)
+            )
+        lines += ["", *reads_bench.table_lines(reads, plan.quick)]
     lines += ["", "| target | reached | met |", "| --- | ---: | --- |"]
     for target in results["targets"]:
         lines.append(
@@ -882,7 +1007,9 @@ def main() -> None:
         metavar="KEY",
         help="run only the step KEY (token/100, token-restricted/100, me, me-restricted, "
         "counting/token, counting/me, counting/rss, token-pkjwt, list/1000, create-credential, "
-        "webhooks, peer/gunicorn) or group (token, token-restricted, counting, list, peer) and "
+        "webhooks, hot-product/postgres, reads/orders-sqlite, reads/growth/1000000, "
+        "peer/gunicorn) or group (token, token-restricted, counting, list, hot-product, reads, "
+        "reads/growth, peer) and "
         "print their figures; no results file, tables or plots (for investigating one figure)",
     )
     args = parser.parse_args()
@@ -962,6 +1089,8 @@ def _details(measured: Measured) -> list[str]:
         return [usage_footprint.describe(measured.extra["footprint"])]
     if "pkjwt" in measured.extra:
         return pkjwt_report.describe(measured.extra["pkjwt"])
+    if "hot_product" in measured.extra:
+        return [hot_bench.describe(measured.extra["hot_product"])]
     return []
 
 
