@@ -112,6 +112,34 @@ async def test_reservation_creates_a_pending_order_that_holds_stock(
     assert await Barcode.all().count() == 0
 
 
+async def test_the_new_order_is_answered_as_reading_it_back_would(
+    client: httpx.AsyncClient,
+) -> None:
+    """The 201 body is built from what the reservation's transaction holds, not read back: it
+    must be the bytes GET /orders/{id} answers, lines in the same order (by line id) and the
+    currency of the first of them, over many reservations so the lines' random ids come in every
+    order."""
+    partner, event, _ = await setup(client, capacity=1000)
+    products = [
+        await make_product(event, name=f"Tier {index}", price=1000 * (index + 1), capacity=1000)
+        for index in range(4)
+    ]
+    for reference in range(12):
+        lines = [(product, 1 + (index + reference) % 3) for index, product in enumerate(products)]
+        response = await post(
+            client,
+            RESERVATIONS,
+            partner,
+            body_for(event, lines, external_reference=f"PO-{reference}"),
+            key=f"order-{reference}",
+        )
+        assert response.status_code == 201, response.text
+        order_id = response.json()["id"]
+        read = await client.get(f"/partner/v1/orders/{order_id}", headers=partner.headers)
+        assert read.status_code == 200, read.text
+        assert response.content == read.content
+
+
 async def test_external_reference_is_optional(client: httpx.AsyncClient) -> None:
     partner, event, product = await setup(client)
 

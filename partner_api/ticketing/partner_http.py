@@ -49,6 +49,7 @@ from partner_api.ticketing.partner_responses import (
     event_row_json,
     expiry_text,
     json_answer,
+    new_order_json,
     next_key,
     order_rows_json,
     orders_json,
@@ -241,8 +242,10 @@ class PartnerApi:
             )
 
         async def work() -> tuple[int, Any]:
-            order = await create_reservation(self._scope(partner), partner.credential.id, parsed)
-            return 201, (await orders_json([order]))[0]
+            order, lines = await create_reservation(
+                self._scope(partner), partner.credential.id, parsed
+            )
+            return 201, new_order_json(order, lines)
 
         return await idempotent(request, partner, data, work)
 

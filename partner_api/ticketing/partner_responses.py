@@ -112,57 +112,61 @@ def product_json(product: Product) -> dict[str, Any]:
     }
 
 
+def _order_row(order: Order) -> tuple[Any, ...]:
+    """An order model's ORDER_FIELDS."""
+    return (
+        order.id,
+        order.event_id,  # type: ignore[attr-defined]
+        order.status,
+        order.customer_name,
+        order.customer_email,
+        order.external_reference,
+        order.created_at,
+        order.completed_at,
+        order.cancelled_at,
+    )
+
+
 async def orders_json(orders: list[Order]) -> list[dict[str, Any]]:
     """Orders with their lines, in one query for the lines of all of them."""
-    return await order_rows_json(
-        [
-            (
-                order.id,
-                order.event_id,  # type: ignore[attr-defined]
-                order.status,
-                order.customer_name,
-                order.customer_email,
-                order.external_reference,
-                order.created_at,
-                order.completed_at,
-                order.cancelled_at,
-            )
-            for order in orders
-        ]
-    )
+    return await order_rows_json([_order_row(order) for order in orders])
 
 
 async def order_rows_json(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     """Orders from their ORDER_FIELDS (as models hold them or as the driver reads them), with
-    their lines (one query for all of them). An order's amounts are in the currency of its first
-    line's product (EUR without lines)."""
+    their lines (one query for all of them)."""
     lines: dict[str, list[PricedLine]] = {}
     for line in await priced_lines([row[0] for row in rows]):
         lines.setdefault(line.order_id, []).append(line)
-    result = []
-    for row in rows:
-        order_id = str(row[0])
-        own = lines.get(order_id, ())
-        currency = own[0].currency if own else "EUR"
-        result.append(
+    return [order_row_json(row, lines.get(str(row[0]), ())) for row in rows]
+
+
+def new_order_json(order: Order, lines: Sequence[PricedLine]) -> dict[str, Any]:
+    """An order just written, from what its transaction holds: what `orders_json([order])` would
+    read back, without the read. `lines` in the order the read gives them: by line id."""
+    return order_row_json(_order_row(order), lines)
+
+
+def order_row_json(row: Sequence[Any], lines: Sequence[PricedLine]) -> dict[str, Any]:
+    """One order from its ORDER_FIELDS and its lines in id order. Its amounts are in the
+    currency of its first line's product (EUR without lines)."""
+    currency = lines[0].currency if lines else "EUR"
+    return {
+        "id": str(row[0]),
+        "event_id": str(row[1]),
+        "status": str(row[2]),
+        "customer": {"name": row[3], "email": row[4]},
+        "external_reference": row[5],
+        "lines": [
             {
-                "id": order_id,
-                "event_id": str(row[1]),
-                "status": str(row[2]),
-                "customer": {"name": row[3], "email": row[4]},
-                "external_reference": row[5],
-                "lines": [
-                    {
-                        "product_id": line.product_id,
-                        "quantity": line.quantity,
-                        "unit_price": {"amount": line.unit_price, "currency": currency},
-                    }
-                    for line in own
-                ],
-                "total": _money(sum(line.quantity * line.unit_price for line in own), currency),
-                "created_at": _time(row[6]),
-                "completed_at": _time(row[7]),
-                "cancelled_at": _time(row[8]),
+                "product_id": line.product_id,
+                "quantity": line.quantity,
+                "unit_price": {"amount": line.unit_price, "currency": currency},
             }
-        )
-    return result
+            for line in lines
+        ],
+        "total": _money(sum(line.quantity * line.unit_price for line in lines), currency),
+        "created_at": _time(row[6]),
+        "completed_at": _time(row[7]),
+        "cancelled_at": _time(row[8]),
+    }

@@ -23,7 +23,7 @@ from tortoise.transactions import in_transaction
 
 from models.compiled_select import CompiledSelect
 from models.tenancy import TenantScope
-from models.ticketing import Barcode, Order, OrderLine, OrderStatus, Product
+from models.ticketing import Barcode, Order, OrderLine, OrderStatus, PricedLine, Product
 from partner_api.ticketing.api_error import ApiError
 
 BARCODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at the door
@@ -63,7 +63,7 @@ def _one_transaction() -> AbstractAsyncContextManager[object]:
 
 async def create_reservation(
     scope: TenantScope, credential_id: UUID, request: ReservationRequest
-) -> Order:
+) -> tuple[Order, list[PricedLine]]:
     """The order and its lines first, the stock last: the conditional UPDATE locks the product's
     row until the transaction ends, so everything that can happen before it does, and a hot
     product's row is held for as few round trips as possible. The refusals and their order are
@@ -83,21 +83,34 @@ async def create_reservation(
             external_reference=request.external_reference,
             credential_id=credential_id,
         )
-        await OrderLine.bulk_create(
-            [
-                OrderLine(
-                    order=order,
-                    product_id=line.product_id,
-                    quantity=line.quantity,
-                    unit_price=products[line.product_id].price,
-                )
-                for line in request.lines
-            ]
-        )
+        lines = [
+            OrderLine(
+                order=order,
+                product_id=line.product_id,
+                quantity=line.quantity,
+                unit_price=products[line.product_id].price,
+            )
+            for line in request.lines
+        ]
+        await OrderLine.bulk_create(lines)
         for index, line in enumerate(request.lines):
             if not await _take_stock(line):
                 raise _sold_out(index)
-    return order
+    # The lines as a read of the order would give them (partner_responses.order_row_json): by id,
+    # which PostgreSQL (uuid) and SQLite (its text) sort as Python sorts UUIDs. The answer is built
+    # from these instead of reading the order back while the product's row is still locked.
+    order_id = str(order.id)
+    priced = [
+        PricedLine(
+            order_id,
+            str(line.product_id),  # type: ignore[attr-defined]
+            line.quantity,
+            line.unit_price,
+            products[line.product_id].currency,  # type: ignore[attr-defined]
+        )
+        for line in sorted(lines, key=lambda line: line.id)
+    ]
+    return order, priced
 
 
 # The reservation's products, with SQL built once per shape (models/compiled_select.py), through
