@@ -95,21 +95,31 @@ def _answer(data: list[dict[str, Any]], rows: list[Sequence[Any]], limit: int, a
     return Response(body, headers=HEADERS, media_type="application/json")
 
 
+def _after(request: Request, condition: str) -> tuple[str, list[Any]] | None:
+    """The query's values (the organisation) and, after a cursor, the keyset `condition` (its three
+    placeholders: the time twice, then the id) with their values; None for a bad cursor."""
+    values: list[Any] = [ORGANISATION_ID]
+    raw_cursor = request.query_params.get("cursor")
+    if raw_cursor is None:
+        return "", values
+    try:
+        at, row_id = decode_cursor(raw_cursor)
+    except InvalidCursor:
+        return None
+    return condition, [*values, DB.stamp(at), DB.stamp(at), _id(row_id)]
+
+
 async def orders(request: Request) -> Response:
     limit = _limit(request)
     if limit is None:
         return _bad_request()
     sql = f"SELECT {ORDER_COLUMNS} FROM ticket_order WHERE organisation_id = ?"  # noqa: S608
-    values: list[Any] = [ORGANISATION_ID]
-    raw_cursor = request.query_params.get("cursor")
-    if raw_cursor is not None:
-        try:
-            at, row_id = decode_cursor(raw_cursor)
-        except InvalidCursor:
-            return _bad_request()
-        sql += " AND created_at <= ? AND (created_at < ? OR id < ?)"
-        values += [DB.stamp(at), DB.stamp(at), _id(row_id)]
-    rows = await DB.fetch(sql + " ORDER BY created_at DESC, id DESC LIMIT ?", [*values, limit + 1])
+    after = _after(request, " AND created_at <= ? AND (created_at < ? OR id < ?)")
+    if after is None:
+        return _bad_request()
+    rows = await DB.fetch(
+        sql + after[0] + " ORDER BY created_at DESC, id DESC LIMIT ?", [*after[1], limit + 1]
+    )
     page = rows[:limit]
     lines: dict[str, list[Sequence[Any]]] = {str(row[0]): [] for row in page}
     if page:
@@ -154,16 +164,12 @@ async def events(request: Request) -> Response:
     if limit is None:
         return _bad_request()
     sql = f"SELECT {EVENT_COLUMNS} FROM event WHERE organisation_id = ?"  # noqa: S608
-    values: list[Any] = [ORGANISATION_ID]
-    raw_cursor = request.query_params.get("cursor")
-    if raw_cursor is not None:
-        try:
-            at, row_id = decode_cursor(raw_cursor)
-        except InvalidCursor:
-            return _bad_request()
-        sql += " AND starts_at >= ? AND (starts_at > ? OR id > ?)"
-        values += [DB.stamp(at), DB.stamp(at), _id(row_id)]
-    rows = await DB.fetch(sql + " ORDER BY starts_at, id LIMIT ?", [*values, limit + 1])
+    after = _after(request, " AND starts_at >= ? AND (starts_at > ? OR id > ?)")
+    if after is None:
+        return _bad_request()
+    rows = await DB.fetch(
+        sql + after[0] + " ORDER BY starts_at, id LIMIT ?", [*after[1], limit + 1]
+    )
     data = [
         {
             "id": str(row[0]),
