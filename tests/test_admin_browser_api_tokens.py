@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Locator, Page, Request, expect
+from playwright.async_api import Browser, Locator, Page, Request, Route, expect
 from tortoise.context import TortoiseContext
 
 from auth.partners.keyed_hash import KeyedHasher
@@ -358,6 +358,31 @@ async def test_the_list_shows_roles_statuses_and_last_use(
     await expect(status).to_be_focused()
     await status.select_option("")
     await expect(rows).to_have_count(4)
+
+
+async def test_a_failed_load_of_the_card_is_shown_and_can_be_retried(
+    pages: Pages,
+    environment: Environment,
+) -> None:
+    """The card's load failure goes through the page's shared handling (mutations.js
+    `showLoadFailure`): the error in the card's alerts with a "Try again" that loads it again."""
+    page, problems = await pages.open()
+    problems.allowed = ("Failed to load resource: net::ERR_INTERNET_DISCONNECTED",)
+    await log_in(page, environment.server, SHOWN_OWNER)
+    rows = card(page).locator("tbody tr")
+    await expect(rows).to_have_count(4)
+
+    async def offline(route: Route) -> None:
+        await route.abort("internetdisconnected")
+
+    await page.route("**/graphql", offline)
+    await card(page).get_by_label("Status of API tokens").select_option("REVOKED")
+    alert = card(page).get_by_role("alert")
+    await expect(alert).to_contain_text("Could not reach the server")
+    await page.unroute("**/graphql", offline)
+    await alert.get_by_role("button", name="Try again").click()
+    await expect(card(page).get_by_role("alert")).to_have_count(0)
+    await expect(rows).to_have_count(1)
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])

@@ -9,9 +9,8 @@
 import { openCreateApiTokenDialog, openRevokeApiTokenDialog } from "./api_token_dialogs.js";
 import { announce, focusHeading, h, uid } from "./dom.js";
 import { ROLE_LABELS, STATUS_LABELS, formatDate, formatTime, lastUsed } from "./format.js";
-import { SessionError } from "./graphql.js";
 import { statusBadge } from "./list.js";
-import { errorBanner } from "./mutations.js";
+import { showLoadFailure } from "./mutations.js";
 
 const PAGE_SIZE = 10;
 const COLUMNS = ["Name", "Role", "Status", "Created", "Expires", "Last used", "Actions"];
@@ -119,16 +118,7 @@ export function apiTokensCard(app) {
         return;
       }
       body.removeAttribute("aria-busy");
-      if (error instanceof SessionError) {
-        if (app.viewer !== null) {
-          app.sessionEnded();
-        }
-        return;
-      }
-      const retry = h("button", { type: "button", class: "button button-small", text: "Try again", onclick: () => load() });
-      const shown = errorBanner(error);
-      shown.append(retry);
-      alerts.replaceChildren(shown);
+      showLoadFailure(app, alerts, error, load);
       return;
     }
     if (mine !== loads) {

@@ -1,7 +1,7 @@
 // Running a mutation from a dialog or a control on the page, and turning its answer into
 // something the user sees.
 
-import { banner } from "./dom.js";
+import { banner, h } from "./dom.js";
 import { FIELD_LABELS, STATUS_LABELS } from "./format.js";
 import { NetworkError, ServerError, SessionError, run } from "./graphql.js";
 
@@ -31,6 +31,22 @@ export function errorBanner(error) {
     return banner("error", error.message);
   }
   return banner("error", `Unexpected error in the page: ${error.message}`);
+}
+
+/**
+ * A panel's load failed: an ended session shows the login (once: not when it already has); any
+ * other error is shown in `alerts` with a "Try again" button that calls `retry`.
+ */
+export function showLoadFailure(app, alerts, error, retry) {
+  if (error instanceof SessionError) {
+    if (app.viewer !== null) {
+      app.sessionEnded();
+    }
+    return;
+  }
+  const shown = errorBanner(error);
+  shown.append(h("button", { type: "button", class: "button button-small", text: "Try again", onclick: () => retry() }));
+  alerts.replaceChildren(shown);
 }
 
 /**

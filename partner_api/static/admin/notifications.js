@@ -7,8 +7,8 @@
 
 import { deliveringSoon } from "./deliveries.js";
 import { focusHeading, h } from "./dom.js";
-import { SessionError, run } from "./graphql.js";
-import { errorBanner } from "./mutations.js";
+import { run } from "./graphql.js";
+import { showLoadFailure } from "./mutations.js";
 import { settingsParts } from "./notification_settings.js";
 import { webhooksPart } from "./webhooks.js";
 
@@ -57,16 +57,7 @@ export function notificationsCard(app) {
     try {
       return await run(operation, variables);
     } catch (error) {
-      if (error instanceof SessionError) {
-        if (app.viewer !== null) {
-          app.sessionEnded();
-        }
-        return null;
-      }
-      const retry = h("button", { type: "button", class: "button button-small", text: "Try again", onclick: () => load() });
-      const shown = errorBanner(error);
-      shown.append(retry);
-      alerts.replaceChildren(shown);
+      showLoadFailure(app, alerts, error, load);
       return null;
     }
   }

@@ -6,7 +6,7 @@
 import { h } from "./dom.js";
 import { EVENT_TYPE_LABELS, MAIL_STATUS_LABELS, formatDateTime } from "./format.js";
 import { SessionError } from "./graphql.js";
-import { errorBanner } from "./mutations.js";
+import { showLoadFailure } from "./mutations.js";
 
 const PAGE = 10;
 
@@ -46,15 +46,10 @@ export function remindersSection(app, credential) {
     try {
       data = await app.run("MailMessages", { first: PAGE, after: cursor, credentialId: credential.id });
     } catch (error) {
-      if (error instanceof SessionError) {
-        app.sessionEnded();
-        return;
+      if (!(error instanceof SessionError)) {
+        status.hidden = true;
       }
-      status.hidden = true;
-      const retry = h("button", { type: "button", class: "button button-small", text: "Try again", onclick: () => loadPage() });
-      const shown = errorBanner(error);
-      shown.append(retry);
-      alerts.replaceChildren(shown);
+      showLoadFailure(app, alerts, error, loadPage);
       return;
     }
     const page = data.mailMessages;

@@ -7,8 +7,7 @@
 
 import { h } from "./dom.js";
 import { counted, formatNumber } from "./format.js";
-import { SessionError } from "./graphql.js";
-import { errorBanner } from "./mutations.js";
+import { showLoadFailure } from "./mutations.js";
 
 const RANGE = "LAST_DAY";
 
@@ -99,16 +98,7 @@ export function topCredentialsCard(app) {
         return;
       }
       body.removeAttribute("aria-busy");
-      if (error instanceof SessionError) {
-        if (app.viewer !== null) {
-          app.sessionEnded();
-        }
-        return;
-      }
-      const retry = h("button", { type: "button", class: "button button-small", text: "Try again", onclick: () => load() });
-      const shown = errorBanner(error);
-      shown.append(retry);
-      alerts.replaceChildren(shown);
+      showLoadFailure(app, alerts, error, load);
       return;
     }
     if (mine !== loads) {

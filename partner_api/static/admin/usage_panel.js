@@ -6,8 +6,7 @@
 
 import { banner, h, uid } from "./dom.js";
 import { formatDate, formatDateTime, formatNumber, formatTime } from "./format.js";
-import { SessionError } from "./graphql.js";
-import { errorBanner } from "./mutations.js";
+import { showLoadFailure } from "./mutations.js";
 import { usageChart } from "./usage_chart.js";
 
 export const RANGES = [
@@ -166,14 +165,7 @@ export function usagePanel(app, credential) {
         return;
       }
       body.removeAttribute("aria-busy");
-      if (error instanceof SessionError) {
-        app.sessionEnded();
-        return;
-      }
-      const retry = h("button", { type: "button", class: "button button-small", text: "Try again", onclick: () => load() });
-      const shown = errorBanner(error);
-      shown.append(retry);
-      alerts.replaceChildren(shown);
+      showLoadFailure(app, alerts, error, load);
       return;
     }
     if (mine !== ticket) {
