@@ -775,25 +775,18 @@ def summarise(plan: Plan, measured: dict[str, Measured], peer_versions: str) -> 
             "met": adds <= 0.10,
         }
     )
-    # The token endpoint with every token signed (reuse window off), and with the window at its
-    # default, both with the per-token log line: the token-pkjwt step's client-secret runs.
-    signing = measured["token-pkjwt"].extra["pkjwt"]["vs_bare"]
-    for name, value, threshold in (
-        (
-            "token, every token signed (reuse window off) ≥ 0.50 of bare",
-            signing["secret-signed"],
-            0.50,
-        ),
-        ("token, reuse window at its default ≥ 0.60 of bare", signing["secret"], 0.60),
-    ):
-        target_rows.append(
-            {
-                "target": name,
-                "value": round(value, 3),
-                "threshold": threshold,
-                "met": value >= threshold,
-            }
-        )
+    # The token endpoint with every token signed (reuse window off), with the per-token log line:
+    # the token-pkjwt step's client-secret runs. (The default window's target is the `token/100`
+    # row above.)
+    signed = measured["token-pkjwt"].extra["pkjwt"]["vs_bare"]["secret-signed"]
+    target_rows.append(
+        {
+            "target": "token, every token signed (reuse window off) ≥ 0.50 of bare",
+            "value": round(signed, 3),
+            "threshold": 0.50,
+            "met": signed >= 0.50,
+        }
+    )
     for variant, setup in hot_bench.VARIANTS.items():
         hot = measured.get(f"hot-product/{variant}")
         if hot is not None:
