@@ -13,10 +13,10 @@ from typing import Generic, TypeVar
 from uuid import UUID
 
 import strawberry
-from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from models.keyset import keyset_page
 from partner_api.foundation import cursors
 from partner_api.foundation.cursors import encode_cursor
 from schema.errors import BadUserInput
@@ -67,33 +67,6 @@ def page_size(first: int | None, maximum: int) -> int:
     if first < 1:
         raise BadUserInput(f"`first` must be between 1 and {maximum}.")
     return min(first, maximum)
-
-
-def keyset_page(
-    query: QuerySet[ModelT],
-    *,
-    time_field: str,
-    after: tuple[datetime, UUID] | None,
-    oldest_first: bool = False,
-) -> QuerySet[ModelT]:
-    """`query`'s rows beyond the cursor `after` (all of them without one), in list order:
-    (`time_field`, id), newest first unless `oldest_first`.
-
-    The cursor condition, `time <= t AND (time < t OR id < i)` newest first, is the row
-    comparison `(time, id) < (t, i)` spelled so that its first part bounds an index range: the
-    database seeks to `t` in an index on (filter columns, time, id) and walks it in order,
-    reading only the page's rows, however deep the page is."""
-    if after is None:
-        page = query
-    else:
-        moment, row_id = after
-        bound, beyond = ("gte", "gt") if oldest_first else ("lte", "lt")
-        within: dict[str, object] = {f"{time_field}__{bound}": moment}
-        strictly: dict[str, object] = {f"{time_field}__{beyond}": moment}
-        next_id: dict[str, object] = {f"id__{beyond}": row_id}
-        page = query.filter(Q(**within), Q(**strictly) | Q(**next_id))  # type: ignore[arg-type]
-    order = "" if oldest_first else "-"
-    return page.order_by(f"{order}{time_field}", f"{order}id")
 
 
 async def paginate(

@@ -18,9 +18,9 @@ from auth.tokens import new_client_id
 from models.credential import Credential
 from models.credential_tally import credential_total, credentials_added
 from models.enums import AccessLevel
+from models.keyset import keyset_page
 from models.organisation import Organisation
 from partner_api.foundation.database import apply_migrations, tortoise_config
-from schema.pagination import keyset_page
 from tests.database import empty_database, on_postgres
 from tests.helpers import admin_token, create_via_graphql, gql, make_credential, operation
 

@@ -17,12 +17,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from auth.partners.access_tokens import effective_event_ids
 from auth.partners.resource_server import Partner, ResourceServer
 from auth.partners.usage_counts import UsageCounts
+from models.keyset import keyset_page
 from models.tenancy import TenantScope
 from models.ticketing import Barcode, Order, OrderStatus, driver_rows
 from partner_api.foundation.client_address import Network
@@ -141,16 +141,12 @@ class PartnerApi:
     async def list_events(self, request: Request, partner: Partner) -> Response:
         limit, after = page_limit(request), page_cursor(request)
         query = self._scope(partner).events()
-        if after is not None:
-            moment, row_id = after
-            # The bound on the time alone is what lets the index start at the cursor; the OR
-            # on its own is a filter PostgreSQL applies to every row before the cursor
-            # (200,000 rows before it: ≈ 95 ms a page instead of 0.1 ms, measured).
-            query = query.filter(
-                Q(starts_at__gte=moment), Q(starts_at__gt=moment) | Q(id__gt=row_id)
-            )
+        # The cursor's time bound lets the index start at the cursor (models/keyset.py): without
+        # it PostgreSQL filtered every row before it (200,000 rows: ≈ 95 ms a page, not 0.1 ms).
         rows = await driver_rows(
-            query.order_by("starts_at", "id").limit(limit + 1).values_list(*EVENT_FIELDS)
+            keyset_page(query, time_field="starts_at", after=after, oldest_first=True)
+            .limit(limit + 1)
+            .values_list(*EVENT_FIELDS)
         )
         items = [event_row_json(row) for row in rows[:limit]]
         return page(items, next_key(rows, limit, EVENT_AT))
@@ -188,14 +184,10 @@ class PartnerApi:
         completed_to = timestamp_value(request, "completed_to")
         if completed_to is not None:
             query = query.filter(completed_at__lt=completed_to)
-        if after is not None:
-            moment, row_id = after
-            # As for events: `created_at <= moment` is the index condition, the OR breaks ties.
-            query = query.filter(
-                Q(created_at__lte=moment), Q(created_at__lt=moment) | Q(id__lt=row_id)
-            )
         rows = await driver_rows(
-            query.order_by("-created_at", "-id").limit(limit + 1).values_list(*ORDER_FIELDS)
+            keyset_page(query, time_field="created_at", after=after)
+            .limit(limit + 1)
+            .values_list(*ORDER_FIELDS)
         )
         items = await order_rows_json(rows[:limit])
         return page(items, next_key(rows, limit, ORDER_AT))
