@@ -14,6 +14,7 @@ import pytest
 from tortoise import connections
 
 from auth.admins.identity import Actor
+from auth.partners import change_feed
 from auth.partners.client_auth import CLIENT_SECRET_BASIC, PresentedClient
 from auth.partners.client_secrets import AuthenticatedClient, verify_client
 from auth.partners.credential_directory import CredentialDirectory
@@ -174,6 +175,12 @@ def wrong_secret_for(secret: str) -> str:
     lookup_id = client_secret_lookup_id(secret)
     assert lookup_id is not None, "not a well-formed client secret"
     return _with_checksum(CLIENT_SECRET_PREFIX, lookup_id + random_base62(SECRET_RANDOM_LENGTH))
+
+
+def publish_as_another_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changes published from here on are hidden from this process's own-rows shortcut, so every
+    app in the interpreter learns of them only by polling the feed, as another process would."""
+    monkeypatch.setattr(change_feed, "_remember_own_rows", lambda row_ids: None)
 
 
 @contextmanager

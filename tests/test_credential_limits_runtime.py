@@ -29,7 +29,7 @@ from partner_api.foundation.settings import Settings
 from partner_api.operations.credentials import IssuedSecret
 from partner_api.web.app import create_app
 from tests.conftest import CLIENT_ADDRESS, AppFactory
-from tests.helpers import make_admin, make_credential
+from tests.helpers import make_admin, make_credential, publish_as_another_process
 
 ME = "/partner/v1/me"
 
@@ -201,15 +201,7 @@ class FeedClock:
 @pytest.fixture
 def separate_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Changes are published as if by another process: no app here hears of them at once."""
-    for name in ("publish", "publish_credentials_changed"):
-        original = getattr(change_feed, name)
-
-        async def from_elsewhere(*args: Any, _original: Any = original, **kwargs: Any) -> None:
-            before = change_feed._local_publications
-            await _original(*args, **kwargs)
-            change_feed._local_publications = before
-
-        monkeypatch.setattr(change_feed, name, from_elsewhere)
+    publish_as_another_process(monkeypatch)
 
 
 @pytest.fixture

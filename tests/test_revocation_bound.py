@@ -4,12 +4,12 @@ process that made the change, and within the documented bound of 1 second in eve
 
 "Another process" is a second app built with `create_app` on the same database: its own
 AuthorizationServer, credential cache, key ring and change feed. Two apps in one interpreter
-share one thing a real second process would not: the change feed's module-level count of local
-publications, which makes every app in the process sync at once after any local change. The
-`separate_processes` fixture hides publications from that count, so the second app can only learn
-of a change by polling the feed, exactly as another process would. The second app's feed polls by
-a clock the test moves (see "in every other process" below), so the bound is checked without
-sleeping; one smoke test checks it on the real clock.
+share one thing a real second process would not: the change feed's module-level record of the
+rows this process published, which makes every app in the process sync at once after any local
+change. The `separate_processes` fixture hides publications from that record, so the second app
+can only learn of a change by polling the feed, exactly as another process would. The second
+app's feed polls by a clock the test moves (see "in every other process" below), so the bound is
+checked without sleeping; one smoke test checks it on the real clock.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import httpx
 import jwt
@@ -30,11 +29,9 @@ import pytest
 from starlette.applications import Starlette
 
 from auth.partners import authorization_server as authorization_server_module
-from auth.partners import change_feed
 from auth.partners.authorization_server import AuthorizationServer
 from auth.partners.change_feed import ChangeFeed
 from auth.partners.signing_keys import rotate_signing_key
-from models.oauth import ChangeKind
 from models.organisation import Organisation
 from models.ticketing import Event
 from partner_api.foundation.clock import utcnow
@@ -48,6 +45,7 @@ from tests.helpers import (
     create_via_graphql,
     gql,
     operation,
+    publish_as_another_process,
 )
 
 BOUND_SECONDS = 1.0
@@ -121,20 +119,7 @@ def first(app: Starlette, client: httpx.AsyncClient) -> Instance:
 @pytest.fixture
 def separate_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Changes are published as if by another process: no app here hears of them at once."""
-    original = change_feed.publish
-
-    async def publish_from_elsewhere(
-        kind: ChangeKind,
-        *,
-        credential_id: UUID | None = None,
-        jti: str | None = None,
-        expires_at: datetime | None = None,
-    ) -> None:
-        before = change_feed._local_publications
-        await original(kind, credential_id=credential_id, jti=jti, expires_at=expires_at)
-        change_feed._local_publications = before
-
-    monkeypatch.setattr(change_feed, "publish", publish_from_elsewhere)
+    publish_as_another_process(monkeypatch)
 
 
 def advance_clock(monkeypatch: pytest.MonkeyPatch, by: timedelta) -> None:

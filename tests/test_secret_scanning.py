@@ -21,7 +21,6 @@ import pytest
 from starlette.applications import Starlette
 
 from auth.admins.identity import Actor
-from auth.partners import change_feed
 from auth.partners.authorization_server import AuthorizationServer
 from auth.partners.change_feed import ChangeFeed
 from auth.tokens import client_secret_lookup_id, new_client_secret
@@ -63,7 +62,7 @@ from tests.github_secret_scanning import (
     send,
     serve_github,
 )
-from tests.helpers import make_credential, wrong_secret_for
+from tests.helpers import make_credential, publish_as_another_process, wrong_secret_for
 from tests.test_api_tokens import forged, new_token, owner_session, viewer_role
 from tests.test_partner_events import access_token, organisation
 from tests.test_revocation_bound import (
@@ -347,14 +346,7 @@ async def test_lk03_one_report_naming_both_secrets_ends_both_in_one_go(
 
 @pytest.fixture
 def separate_processes(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = change_feed.publish
-
-    async def publish_from_elsewhere(kind: Any, **keys: Any) -> None:
-        before = change_feed._local_publications
-        await original(kind, **keys)
-        change_feed._local_publications = before
-
-    monkeypatch.setattr(change_feed, "publish", publish_from_elsewhere)
+    publish_as_another_process(monkeypatch)
 
 
 @pytest.fixture

@@ -5,8 +5,15 @@ Writers call `publish` inside the transaction of the change. Every process calls
 at most 250 ms) it reads the feed rows it has not seen and tells its listener, which drops cached
 credentials, adds revoked token ids, or reloads signing keys. The read runs in the background; a
 request waits for it only when the last completed read is older than three intervals. A process
-also syncs at once after it published a change itself. So a change made through any process is
-honoured by every process within 3 x 250 ms plus one query — documented bound: 1 second.
+also syncs at once after it published a change itself, and goes on syncing before each request
+until it has read the rows it inserted: a sync that runs between the insert and the commit of the
+publishing transaction does not see them, and must not count them as read. So a change made
+through any process is honoured by every process within 3 x 250 ms plus one query — documented
+bound: 1 second — and by the process that made it from the first request after its commit.
+
+A row this process inserted that never becomes visible (its transaction rolled back) stops being
+waited for after `OWN_ROW_PATIENCE_SECONDS`; until then requests of this process sync before they
+are served, one sync shared by every request that arrived before it started.
 
 Rows are read by time with a margin (not only by id) because ids are allocated at insert and a
 slower transaction can commit a smaller id after a larger one was read.
@@ -17,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
@@ -28,8 +35,24 @@ from partner_api.foundation.clock import utcnow
 logger = logging.getLogger("partner_api.change_feed")
 READ_MARGIN = timedelta(seconds=10)
 RETENTION = timedelta(days=2)
+OWN_ROW_PATIENCE_SECONDS = 1.0
 
+# How many times this process published, and the feed rows it inserted that a sync may not have
+# read yet, by id, with the monotonic moment of the insert.
 _local_publications = 0
+_own_rows: dict[int, float] = {}
+_now = time.monotonic
+
+
+def _remember_own_rows(row_ids: Iterable[int]) -> None:
+    """Every feed of this process syncs before its next request until it has read these rows."""
+    global _local_publications
+    now = _now()
+    for expired in [one for one, at in _own_rows.items() if now - at >= OWN_ROW_PATIENCE_SECONDS]:
+        del _own_rows[expired]
+    for one in row_ids:
+        _own_rows[one] = now
+    _local_publications += 1
 
 
 async def publish(
@@ -40,24 +63,27 @@ async def publish(
     expires_at: datetime | None = None,
 ) -> None:
     """Append a change; call inside the transaction that makes the change."""
-    global _local_publications
-    await ChangeEvent.create(kind=kind, credential_id=credential_id, jti=jti, expires_at=expires_at)
-    _local_publications += 1
+    row = await ChangeEvent.create(
+        kind=kind, credential_id=credential_id, jti=jti, expires_at=expires_at
+    )
+    _remember_own_rows((row.id,))
 
 
 async def publish_credentials_changed(credential_ids: Sequence[UUID]) -> None:
     """`publish(CREDENTIAL_CHANGED)` for many credentials in one insert (an organisation-wide
-    change, such as its default limits); call inside the transaction that makes the change."""
-    global _local_publications
+    change, such as its default limits); call inside the transaction that makes the change.
+
+    The last row is inserted on its own because a bulk insert reports no ids: the rows commit
+    together, so a sync that has read the last one has read them all."""
     if not credential_ids:
         return
-    await ChangeEvent.bulk_create(
-        [
-            ChangeEvent(kind=ChangeKind.CREDENTIAL_CHANGED, credential_id=one)
-            for one in credential_ids
-        ]
-    )
-    _local_publications += 1
+    *most, last = credential_ids
+    if most:
+        await ChangeEvent.bulk_create(
+            [ChangeEvent(kind=ChangeKind.CREDENTIAL_CHANGED, credential_id=one) for one in most]
+        )
+    row = await ChangeEvent.create(kind=ChangeKind.CREDENTIAL_CHANGED, credential_id=last)
+    _remember_own_rows((row.id,))
 
 
 class ChangeListener(Protocol):
@@ -83,6 +109,8 @@ class ChangeFeed:
         self._clock = clock
         self._last_sync = float("-inf")
         self._seen_local = -1
+        self._syncs_started = 0
+        self._syncs_finished = 0
         self._since: datetime | None = None
         self._seen: dict[int, datetime] = {}
         self._max_staleness = 3 * poll_interval_seconds
@@ -107,9 +135,11 @@ class ChangeFeed:
             return
         stale = self._clock() - self._last_sync >= self._max_staleness
         if stale or self._seen_local != _local_publications:
+            arrived_after = self._syncs_started
             async with self._lock:
-                # Requests that queued behind a sync in flight need not repeat it.
-                if self._due():
+                # A request that queued behind a sync started after it arrived need not repeat
+                # it, even while this process still waits for its own rows to become visible.
+                if self._due() and self._syncs_finished <= arrived_after:
                     await self._sync()
             return
         if self._background is None or self._background.done():
@@ -128,6 +158,7 @@ class ChangeFeed:
             await self._sync()
 
     async def _sync(self) -> None:
+        self._syncs_started += 1
         local = _local_publications
         started = self._clock()
         now = utcnow()
@@ -142,7 +173,18 @@ class ChangeFeed:
         horizon = self._since
         self._seen = {key: at for key, at in self._seen.items() if at >= horizon}
         self._last_sync = started
-        self._seen_local = local
+        self._syncs_finished = self._syncs_started
+        if not self._waits_for_own_rows():
+            self._seen_local = local
+
+    def _waits_for_own_rows(self) -> bool:
+        """Whether a row this process inserted lately is not read yet: its transaction has not
+        committed (or rolled back) when this sync read the feed."""
+        now = _now()
+        return any(
+            one not in self._seen and now - at < OWN_ROW_PATIENCE_SECONDS
+            for one, at in _own_rows.items()
+        )
 
     async def _deliver(self, row: ChangeEvent) -> None:
         if row.kind is ChangeKind.CREDENTIAL_CHANGED and row.credential_id is not None:
