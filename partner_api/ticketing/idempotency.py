@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from uuid import uuid4
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,11 +22,15 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from auth.partners.resource_server import Partner
+from models.row_insert import RowInsert
 from models.ticketing import IdempotentResponse
+from partner_api.foundation.clock import utcnow
 from partner_api.ticketing.api_error import ApiError
 from partner_api.ticketing.partner_responses import NO_STORE, json_answer
 
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+_INSERT_RECORD = RowInsert(IdempotentResponse)
 
 # The change itself: its status and JSON document, run inside the transaction that stores them.
 Work = Callable[[], Awaitable[tuple[int, Any]]]
@@ -56,12 +61,18 @@ async def idempotent(
             status, body = await work()
             response = json_answer(body, status)
             # The rendered bytes are stored, so a replay is byte-identical to the original.
-            await IdempotentResponse.create(
-                credential_id=credential_id,
-                key=key,
-                request_hash=fingerprint,
-                status_code=status,
-                body=bytes(response.body).decode("utf-8"),
+            await _INSERT_RECORD.insert(
+                [
+                    {
+                        "id": uuid4(),
+                        "credential_id": credential_id,
+                        "key": key,
+                        "request_hash": fingerprint,
+                        "status_code": status,
+                        "body": bytes(response.body).decode("utf-8"),
+                        "created_at": utcnow(),
+                    }
+                ]
             )
         return response
     except (ApiError, IntegrityError):

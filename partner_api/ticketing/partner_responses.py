@@ -141,10 +141,11 @@ async def order_rows_json(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]
     return [order_row_json(row, lines.get(str(row[0]), ())) for row in rows]
 
 
-def new_order_json(order: Order, lines: Sequence[PricedLine]) -> dict[str, Any]:
-    """An order just written, from what its transaction holds: what `orders_json([order])` would
-    read back, without the read. `lines` in the order the read gives them: by line id."""
-    return order_row_json(_order_row(order), lines)
+def new_order_json(row: Sequence[Any], lines: Sequence[PricedLine]) -> dict[str, Any]:
+    """An order just written, from its ORDER_FIELDS as its transaction wrote them: what
+    `orders_json` would read back, without the read. `lines` in the order the read gives them:
+    by line id."""
+    return order_row_json(row, lines)
 
 
 def order_row_json(row: Sequence[Any], lines: Sequence[PricedLine]) -> dict[str, Any]:
