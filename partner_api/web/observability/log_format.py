@@ -142,7 +142,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         },
         "handlers": {
             "stderr": {
-                "class": "logging.StreamHandler",
+                "class": "partner_api.web.observability.log_handler.BatchingStreamHandler",
                 "stream": "ext://sys.stderr",
                 "formatter": settings.log_format,
                 "filters": ["request_id"],
