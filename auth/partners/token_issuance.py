@@ -32,6 +32,7 @@ from auth.partners.usage import UsageRecorder
 from auth.partners.usage_counts import UsageCounts
 from models.tenancy import TenantScope
 from models.usage import UsageMetric
+from partner_api.foundation.event_log import log_event
 from partner_api.foundation.settings import Settings
 from partner_api.foundation.throttle import CounterFactory
 
@@ -166,8 +167,11 @@ class TokenIssuer:
             self.recent_tokens.put(
                 state=credential, secret_id=secret.id, issued=issued, kid=key.kid, now=timestamp
             )
-        logger.info(
-            "access token issued", extra={"client_id": credential.client_id, "jti": issued.jti}
+        log_event(
+            logger,
+            logging.INFO,
+            "access token issued",
+            {"client_id": credential.client_id, "jti": issued.jti},
         )
         counts.event(credential, UsageMetric.TOKEN_ISSUED)
         write_due = self._usage.token_issued(

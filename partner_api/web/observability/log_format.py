@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -35,13 +36,13 @@ _STANDARD_ATTRIBUTES = frozenset(_RECORD_INIT) | {
 _second: tuple[int, str] = (-1, "")
 
 
-def _timestamp(record: logging.LogRecord) -> str:
+def _timestamp(created: float) -> str:
     """ISO 8601 UTC with milliseconds: `2026-11-30T09:16:16.117Z`."""
     global _second
-    whole = int(record.created)
+    whole = int(created)
     if _second[0] != whole:
         _second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
-    milliseconds = int((record.created - whole) * 1000)
+    milliseconds = int((created - whole) * 1000)
     return f"{_second[1]}.{milliseconds:03d}Z"
 
 
@@ -53,6 +54,15 @@ def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     return {
         key: scrub_value(value, key)
         for key, value in islice(fields.items(), _RECORD_INIT_ATTRIBUTES, None)
+        if key not in _STANDARD_ATTRIBUTES and not key.startswith("_")
+    }
+
+
+def _given_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """`fields` as `_extra_fields` would find them on a record made with `extra=fields`."""
+    return {
+        key: scrub_value(value, key)
+        for key, value in fields.items()
         if key not in _STANDARD_ATTRIBUTES and not key.startswith("_")
     }
 
@@ -77,32 +87,75 @@ class JsonFormatter(logging.Formatter):
         _lean_records()
 
     def format(self, record: logging.LogRecord) -> str:
-        payload: dict[str, Any] = {
-            "time": _timestamp(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": scrub(record.getMessage()),
-        }
-        request_id = getattr(record, "request_id", None)
-        if request_id is not None:
-            payload["request_id"] = request_id
-        for key, value in _extra_fields(record).items():
-            payload.setdefault(key, value)
+        payload = _json_head(
+            record.created,
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            getattr(record, "request_id", None),
+            _extra_fields(record),
+        )
         if record.exc_info and record.exc_info[0] is not None:
             payload["exc_type"] = record.exc_info[0].__name__
             payload["traceback"] = scrub(self.formatException(record.exc_info))
         if record.stack_info:
             payload["stack"] = scrub(self.formatStack(record.stack_info))
-        # orjson for the usual line; the standard library for the rare one orjson would write
-        # otherwise: non-ASCII text (a credential's name, say) goes out as \u escapes so a line is
-        # ASCII whatever it carries, and an integer beyond 64 bits is written, not refused.
-        try:
-            line = orjson.dumps(payload, default=str)
-            if line.isascii():
-                return line.decode("ascii")
-        except orjson.JSONEncodeError:
-            pass
-        return json.dumps(payload, ensure_ascii=True, separators=(",", ":"), default=str)
+        return _json_line(payload)
+
+    def format_fields(
+        self,
+        created: float,
+        level: int,
+        logger_name: str,
+        message: str,
+        request_id: str | None,
+        fields: Mapping[str, Any],
+    ) -> str:
+        """The line `format` gives a record of these (no exception, no stack)."""
+        return _json_line(
+            _json_head(
+                created,
+                logging.getLevelName(level),
+                logger_name,
+                message,
+                request_id,
+                _given_fields(fields),
+            )
+        )
+
+
+def _json_head(
+    created: float,
+    level_name: str,
+    logger_name: str,
+    message: str,
+    request_id: str | None,
+    fields: dict[str, Any],
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "time": _timestamp(created),
+        "level": level_name,
+        "logger": logger_name,
+        "message": scrub(message),
+    }
+    if request_id is not None:
+        payload["request_id"] = request_id
+    for key, value in fields.items():
+        payload.setdefault(key, value)
+    return payload
+
+
+def _json_line(payload: dict[str, Any]) -> str:
+    """One JSON line: orjson for the usual line; the standard library for the rare one orjson
+    would write otherwise: non-ASCII text (a credential's name, say) goes out as \\u escapes so a
+    line is ASCII whatever it carries, and an integer beyond 64 bits is written, not refused."""
+    try:
+        line = orjson.dumps(payload, default=str)
+        if line.isascii():
+            return line.decode("ascii")
+    except orjson.JSONEncodeError:
+        pass
+    return json.dumps(payload, ensure_ascii=True, separators=(",", ":"), default=str)
 
 
 class TextFormatter(logging.Formatter):
@@ -113,18 +166,54 @@ class TextFormatter(logging.Formatter):
         _lean_records()
 
     def format(self, record: logging.LogRecord) -> str:
-        request_id = getattr(record, "request_id", None)
-        parts = [_timestamp(record), record.levelname, record.name]
-        if request_id is not None:
-            parts.append(f"[{request_id}]")
-        parts.append(scrub(record.getMessage()))
-        parts.extend(f"{key}={value}" for key, value in _extra_fields(record).items())
-        text = " ".join(parts)
+        text = _text_line(
+            record.created,
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            getattr(record, "request_id", None),
+            _extra_fields(record),
+        )
         if record.exc_info and record.exc_info[0] is not None:
             text += "\n" + scrub(self.formatException(record.exc_info))
         if record.stack_info:
             text += "\n" + scrub(self.formatStack(record.stack_info))
         return text
+
+    def format_fields(
+        self,
+        created: float,
+        level: int,
+        logger_name: str,
+        message: str,
+        request_id: str | None,
+        fields: Mapping[str, Any],
+    ) -> str:
+        """The line `format` gives a record of these (no exception, no stack)."""
+        return _text_line(
+            created,
+            logging.getLevelName(level),
+            logger_name,
+            message,
+            request_id,
+            _given_fields(fields),
+        )
+
+
+def _text_line(
+    created: float,
+    level_name: str,
+    logger_name: str,
+    message: str,
+    request_id: str | None,
+    fields: dict[str, Any],
+) -> str:
+    parts = [_timestamp(created), level_name, logger_name]
+    if request_id is not None:
+        parts.append(f"[{request_id}]")
+    parts.append(scrub(message))
+    parts.extend(f"{key}={value}" for key, value in fields.items())
+    return " ".join(parts)
 
 
 def logging_config(settings: Settings) -> dict[str, Any]:

@@ -14,16 +14,25 @@ running event loop (start-up, shutdown, another thread), and `flush()` (which
 `logging.shutdown` calls at exit) write everything pending at once, in order. What a killed
 process (SIGKILL) can lose is the current loop turn's lines, which a plain StreamHandler would
 have written a few microseconds earlier.
+
+It is also the `EventLineHandler` partner_api/foundation/event_log.py writes hot lines through:
+the same line as for the record, without making the record.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TextIO
+import time
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from partner_api.foundation.event_log import EventLineHandler
+from partner_api.web.observability.log_format import JsonFormatter, TextFormatter
+from partner_api.web.observability.request_id import RequestIdFilter, current_request_id
 
 
-class BatchingStreamHandler(logging.StreamHandler[TextIO]):
+class BatchingStreamHandler(logging.StreamHandler[TextIO], EventLineHandler):
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(stream)
         self._pending: list[str] = []
@@ -32,22 +41,43 @@ class BatchingStreamHandler(logging.StreamHandler[TextIO]):
     def emit(self, record: logging.LogRecord) -> None:
         # Handler.handle holds self.lock around this call.
         try:
-            self._pending.append(self.format(record) + self.terminator)
-            if record.levelno >= logging.WARNING:
-                self._write_pending()
-                return
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self._write_pending()
-                return
-            if len(self._pending) == 1 or self._loop is not loop:
-                self._loop = loop
-                loop.call_soon(self.flush)
+            self._queue(self.format(record) + self.terminator, record.levelno)
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
+
+    def write_event(
+        self, level: int, logger_name: str, message: str, fields: Mapping[str, Any]
+    ) -> bool:
+        """The line `emit` writes for the record `Logger.log(level, message, extra=fields)`
+        makes, without making it: with this service's formatters and request-id filter only."""
+        formatter = self.formatter
+        if not isinstance(formatter, JsonFormatter | TextFormatter):
+            return False
+        request_id = None
+        for one in self.filters:
+            if not isinstance(one, RequestIdFilter):
+                return False
+            request_id = current_request_id.get()
+        line = formatter.format_fields(time.time(), level, logger_name, message, request_id, fields)
+        with self.lock:  # type: ignore[union-attr]
+            self._queue(line + self.terminator, level)
+        return True
+
+    def _queue(self, line: str, level: int) -> None:
+        self._pending.append(line)
+        if level >= logging.WARNING:
+            self._write_pending()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._write_pending()
+            return
+        if len(self._pending) == 1 or self._loop is not loop:
+            self._loop = loop
+            loop.call_soon(self.flush)
 
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
