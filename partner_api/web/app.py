@@ -35,6 +35,7 @@ from partner_api.operations.services import Services
 from partner_api.ticketing.partner_http import PartnerApi
 from partner_api.web import log_redaction
 from partner_api.web.admin_page import admin_page_routes
+from partner_api.web.direct_routes import DirectRoutes
 from partner_api.web.docs_page import documentation_routes
 from partner_api.web.graphiql_page import GraphiQLPage
 from partner_api.web.graphql_endpoint import AdminGraphQL
@@ -181,11 +182,16 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         ).routes(),
         *OAuthEndpoints(server, settings).routes(),
     ]
+    hot_routes = [route for route in partner_routes if route.path in HOT_PATHS]
+    # An unreachable database answers 503, not 500 (docs/faults.md).
+    exception_handlers = {HTTPException: http_error, **database_unavailable.exception_handlers()}
     app = Starlette(
         # The partners' hot paths first, then the rest of their API: Starlette tries routes in
         # order, a regular expression each (no two of these paths overlap, so order is speed only).
+        # DirectRoutes answers the hot paths before the router; the router still holds them for
+        # what it leaves (a method they do not take).
         routes=[
-            *(route for route in partner_routes if route.path in HOT_PATHS),
+            *hot_routes,
             *(route for route in partner_routes if route.path not in HOT_PATHS),
             Route(
                 "/graphql",
@@ -201,8 +207,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             *metrics_routes(settings),
         ],
         lifespan=lifespan,
-        # An unreachable database answers 503, not 500 (docs/faults.md).
-        exception_handlers={HTTPException: http_error, **database_unavailable.exception_handlers()},
+        exception_handlers=exception_handlers,
         middleware=[
             # Outermost: the request id covers, and the latency includes, everything below. The
             # same layer adds the security headers, in its one pass over each response's headers.
@@ -213,6 +218,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
                 ),
                 trusted_proxies=settings.trusted_proxies,
             ),
+            Middleware(DirectRoutes, routes=hot_routes, exception_handlers=exception_handlers),
         ],
     )
     app.state.services = services
