@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -78,29 +78,38 @@ def _lean_records() -> None:
     logging.logMultiprocessing = False
 
 
-class JsonFormatter(logging.Formatter):
-    """`{"time", "level", "logger", "message", "request_id"?, <extra fields>, "exc_type"?,
-    "traceback"?}` on one line; every string value scrubbed of credentials."""
+class LineParts(NamedTuple):
+    """What a line says, from a record or given without one."""
+
+    created: float
+    level_name: str
+    logger_name: str
+    message: str
+    request_id: str | None
+    fields: dict[str, Any]
+
+
+def _record_parts(record: logging.LogRecord) -> LineParts:
+    return LineParts(
+        record.created,
+        record.levelname,
+        record.name,
+        record.getMessage(),
+        getattr(record, "request_id", None),
+        _extra_fields(record),
+    )
+
+
+class _LineFormatter(logging.Formatter):
+    """A formatter that writes a line from its parts: a record's, or the same parts given without
+    a record (`format_fields`, for partner_api/foundation/event_log.py)."""
 
     def __init__(self) -> None:
         super().__init__()
         _lean_records()
 
-    def format(self, record: logging.LogRecord) -> str:
-        payload = _json_head(
-            record.created,
-            record.levelname,
-            record.name,
-            record.getMessage(),
-            getattr(record, "request_id", None),
-            _extra_fields(record),
-        )
-        if record.exc_info and record.exc_info[0] is not None:
-            payload["exc_type"] = record.exc_info[0].__name__
-            payload["traceback"] = scrub(self.formatException(record.exc_info))
-        if record.stack_info:
-            payload["stack"] = scrub(self.formatStack(record.stack_info))
-        return _json_line(payload)
+    def _line(self, parts: LineParts) -> str:
+        raise NotImplementedError
 
     def format_fields(
         self,
@@ -112,35 +121,38 @@ class JsonFormatter(logging.Formatter):
         fields: Mapping[str, Any],
     ) -> str:
         """The line `format` gives a record of these (no exception, no stack)."""
-        return _json_line(
-            _json_head(
-                created,
-                logging.getLevelName(level),
-                logger_name,
-                message,
-                request_id,
-                _given_fields(fields),
-            )
-        )
+        level_name = logging.getLevelName(level)
+        given = _given_fields(fields)
+        return self._line(LineParts(created, level_name, logger_name, message, request_id, given))
 
 
-def _json_head(
-    created: float,
-    level_name: str,
-    logger_name: str,
-    message: str,
-    request_id: str | None,
-    fields: dict[str, Any],
-) -> dict[str, Any]:
+class JsonFormatter(_LineFormatter):
+    """`{"time", "level", "logger", "message", "request_id"?, <extra fields>, "exc_type"?,
+    "traceback"?}` on one line; every string value scrubbed of credentials."""
+
+    def _line(self, parts: LineParts) -> str:
+        return _json_line(_json_head(parts))
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload = _json_head(_record_parts(record))
+        if record.exc_info and record.exc_info[0] is not None:
+            payload["exc_type"] = record.exc_info[0].__name__
+            payload["traceback"] = scrub(self.formatException(record.exc_info))
+        if record.stack_info:
+            payload["stack"] = scrub(self.formatStack(record.stack_info))
+        return _json_line(payload)
+
+
+def _json_head(parts: LineParts) -> dict[str, Any]:
     payload: dict[str, Any] = {
-        "time": _timestamp(created),
-        "level": level_name,
-        "logger": logger_name,
-        "message": scrub(message),
+        "time": _timestamp(parts.created),
+        "level": parts.level_name,
+        "logger": parts.logger_name,
+        "message": scrub(parts.message),
     }
-    if request_id is not None:
-        payload["request_id"] = request_id
-    for key, value in fields.items():
+    if parts.request_id is not None:
+        payload["request_id"] = parts.request_id
+    for key, value in parts.fields.items():
         payload.setdefault(key, value)
     return payload
 
@@ -158,62 +170,24 @@ def _json_line(payload: dict[str, Any]) -> str:
     return json.dumps(payload, ensure_ascii=True, separators=(",", ":"), default=str)
 
 
-class TextFormatter(logging.Formatter):
+class TextFormatter(_LineFormatter):
     """`time level logger [request id] message key=value …`, scrubbed like the JSON lines."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        _lean_records()
+    def _line(self, parts: LineParts) -> str:
+        words = [_timestamp(parts.created), parts.level_name, parts.logger_name]
+        if parts.request_id is not None:
+            words.append(f"[{parts.request_id}]")
+        words.append(scrub(parts.message))
+        words.extend(f"{key}={value}" for key, value in parts.fields.items())
+        return " ".join(words)
 
     def format(self, record: logging.LogRecord) -> str:
-        text = _text_line(
-            record.created,
-            record.levelname,
-            record.name,
-            record.getMessage(),
-            getattr(record, "request_id", None),
-            _extra_fields(record),
-        )
+        text = self._line(_record_parts(record))
         if record.exc_info and record.exc_info[0] is not None:
             text += "\n" + scrub(self.formatException(record.exc_info))
         if record.stack_info:
             text += "\n" + scrub(self.formatStack(record.stack_info))
         return text
-
-    def format_fields(
-        self,
-        created: float,
-        level: int,
-        logger_name: str,
-        message: str,
-        request_id: str | None,
-        fields: Mapping[str, Any],
-    ) -> str:
-        """The line `format` gives a record of these (no exception, no stack)."""
-        return _text_line(
-            created,
-            logging.getLevelName(level),
-            logger_name,
-            message,
-            request_id,
-            _given_fields(fields),
-        )
-
-
-def _text_line(
-    created: float,
-    level_name: str,
-    logger_name: str,
-    message: str,
-    request_id: str | None,
-    fields: dict[str, Any],
-) -> str:
-    parts = [_timestamp(created), level_name, logger_name]
-    if request_id is not None:
-        parts.append(f"[{request_id}]")
-    parts.append(scrub(message))
-    parts.extend(f"{key}={value}" for key, value in fields.items())
-    return " ".join(parts)
 
 
 def logging_config(settings: Settings) -> dict[str, Any]:
