@@ -1120,7 +1120,8 @@ def main() -> None:
         "--only",
         metavar="KEY",
         help="run only the step KEY (token/100, token-restricted/100, me, me-restricted, "
-        "counting/token, counting/me, counting/rss, token-pkjwt, list/1000, create-credential, "
+        "counting/token, counting/me, counting/rss, token-pkjwt, list/1000, list/scale, "
+        "create-credential, "
         "webhooks, hot-product/postgres, reads/orders-sqlite, reads/growth/1000000, "
         "peer/gunicorn) or group (token, token-restricted, counting, list, hot-product, reads, "
         "reads/growth, peer) and "
