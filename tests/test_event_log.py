@@ -119,3 +119,22 @@ def test_a_formatter_of_another_kind_gets_the_record() -> None:
     log_event(logger, logging.INFO, "access token issued", FIELDS)
 
     assert stream.getvalue() == "access token issued abc123\n"
+
+
+class BrokenStream(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError("the stream is gone")
+
+
+def test_a_broken_stream_is_reported_not_raised_into_the_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    logger, _ = attached(JsonFormatter())
+    handler = logger.handlers[0]
+    handler.setStream(BrokenStream())  # type: ignore[attr-defined]
+    reported: list[logging.LogRecord | None] = []
+    monkeypatch.setattr(handler, "handleError", reported.append)
+
+    log_event(logger, logging.INFO, "access token issued", FIELDS)
+
+    assert [record.getMessage() for record in reported if record] == ["access token issued"]

