@@ -25,6 +25,7 @@ from uuid import uuid4
 import asyncpg
 import httpx
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 ROOT = Path(__file__).resolve().parent.parent
 # Ahead of bench/ itself, so `partner_api` is the package and not bench/partner_api.py.
@@ -291,7 +292,12 @@ def best(runs: list[Result]) -> Result:
 @contextmanager
 def database(kind: str, directory: Path) -> Iterator[str]:
     """A fresh database URL: an SQLite file in `directory`, or a PostgreSQL database on
-    127.0.0.1:5432 that is dropped afterwards."""
+    127.0.0.1:5432 that is dropped afterwards.
+
+    Tortoise caches each model's INSERT by connection name, not by dialect, so after seeding an
+    SQLite database this process would send SQLite's `?` placeholders to PostgreSQL under the
+    same "default" connection: the cache is emptied for every new database."""
+    EXECUTOR_CACHE.clear()
     if kind == "sqlite":
         yield f"sqlite://{directory}/bench.sqlite3"
         return

@@ -999,15 +999,16 @@ def table(results: dict[str, Any], plan: Plan) -> str:
         )
     if "list/scale" in m:
         scale = m["list/scale"]
-        figures = scale["extra"]["list_scale"]
-        small, large = figures["best_small"], scale["ours"]
+        figures = scale["list_scale"]
+        at_small, at_large = figures["best_small"], scale["ours"]
         lines.append(
             f"| GraphQL `credentials(first: 20)`, {figures['sizes']['large']:,} against "
             f"{figures['sizes']['small']:,} (the baseline) in one database, median of "
             f"{len(figures['per_round'])} same-round ratios | "
-            f"{small['requests_per_second']:,.0f} | {large['requests_per_second']:,.0f} | "
-            f"**{figures['paired_ratio']:.2f}** | {small['p50_ms']:.2f} / {small['p99_ms']:.2f} | "
-            f"{large['p50_ms']:.2f} / {large['p99_ms']:.2f} | {scale['peak_rss_mib']:.0f} |"
+            f"{at_small['requests_per_second']:,.0f} | {at_large['requests_per_second']:,.0f} | "
+            f"**{figures['paired_ratio']:.2f}** | "
+            f"{at_small['p50_ms']:.2f} / {at_small['p99_ms']:.2f} | "
+            f"{at_large['p50_ms']:.2f} / {at_large['p99_ms']:.2f} | {scale['peak_rss_mib']:.0f} |"
         )
     for variant, setup in hot_bench.VARIANTS.items():
         if f"hot-product/{variant}" in m:

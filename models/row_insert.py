@@ -12,6 +12,9 @@ send — except that nothing is filled in: every column is given by the caller (
 Tortoise internals it relies on, as models/compiled_select.py does (the same pinned version
 range): the executor's `insert_query` and `regular_columns`, and the client's `execute_insert`
 and `execute_many`. No signal runs: a model with save signals must not be written through it.
+Tortoise caches that statement by connection name, not by dialect: a process that points the
+same connection at another kind of database must empty Tortoise's `EXECUTOR_CACHE` first (the
+benchmarks do; the service and each test run use one kind), or `Model.create` fails as this does.
 """
 
 from __future__ import annotations
