@@ -806,5 +806,11 @@ async def test_live_server_logs_json_only_and_serves_metrics_on_its_internal_por
     assert {"uvicorn.error", "partner_api.access", "partner_api.oauth"} <= loggers
     me_lines = [line for line in lines if line.get("request_id") == "live-me-1"]
     assert any(line.get("route") == "/partner/v1/me" for line in me_lines)
+    # The per-token line (LG-01), written through the handler's shortcut (foundation/event_log).
+    (issued_line,) = [line for line in lines if line["message"] == "access token issued"]
+    assert issued_line["client_id"] == issued.credential.client_id
+    assert issued_line["logger"] == "partner_api.oauth"
+    assert issued_line["jti"]
+    assert issued_line["request_id"]
     for value in (issued.secret_value, token, auth["Authorization"].split()[1]):
         assert value not in output
