@@ -22,6 +22,11 @@ from typing import Literal
 from partner_api.foundation import development_keys
 from partner_api.foundation import settings_notifications as notifications
 from partner_api.foundation.settings_assertions import AssertionSettings, read_assertions
+from partner_api.foundation.settings_database import (
+    DEFAULT_DATA_DIR,
+    default_database_url,
+    read_database_url,
+)
 from partner_api.foundation.settings_platform import (
     OrganisationMatch,
     PlatformSignIn,
@@ -52,14 +57,6 @@ __all__ = [
 
 Environment = Literal["development", "production"]
 LogFormat = Literal["json", "text"]
-
-DATABASE_SCHEMES = ("sqlite://", "postgres://", "postgresql://", "asyncpg://")
-DEFAULT_DATA_DIR = Path("var")
-
-
-def default_database_url(data_dir: Path) -> str:
-    """The SQLite file in the data directory, the database when DATABASE_URL is unset."""
-    return f"sqlite://{data_dir}/partner-api.sqlite3"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -172,11 +169,7 @@ class Settings:
         env = reader.choice("PARTNER_API_ENV", ("development", "production"), defaults.env)
         production = env == "production"
         data_dir = Path(reader.text("PARTNER_API_DATA_DIR", str(defaults.data_dir)))
-        database_url = reader.text("DATABASE_URL", default_database_url(data_dir))
-        if not database_url.startswith(DATABASE_SCHEMES):
-            raise ConfigurationError(
-                "DATABASE_URL must start with sqlite:// or postgres:// (PostgreSQL via asyncpg)"
-            )
+        database_url = read_database_url(reader, data_dir)
         key_dir = (
             None
             if production
