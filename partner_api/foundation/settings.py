@@ -33,6 +33,7 @@ from partner_api.foundation.settings_platform import (
     read_platform_sign_in,
 )
 from partner_api.foundation.settings_reader import ConfigurationError, EnvironmentReader
+from partner_api.foundation.settings_rotation import read_rotation_grace
 from partner_api.foundation.settings_secrets import (
     SIGNING_ALGORITHMS,
     SigningAlgorithm,
@@ -184,17 +185,11 @@ class Settings:
         issuer = reader.text("PARTNER_API_ISSUER", defaults.issuer).rstrip("/")
         if production and not issuer.startswith("https://"):
             raise ConfigurationError("PARTNER_API_ISSUER must be an https:// URL in production")
-        grace_default = reader.integer(
-            "PARTNER_API_ROTATION_GRACE_DEFAULT_MINUTES", defaults.rotation_grace_default_minutes, 0
+        grace_default, grace_max = read_rotation_grace(
+            reader,
+            default_minutes=defaults.rotation_grace_default_minutes,
+            max_minutes=defaults.rotation_grace_max_minutes,
         )
-        grace_max = reader.integer(
-            "PARTNER_API_ROTATION_GRACE_MAX_MINUTES", defaults.rotation_grace_max_minutes, 0
-        )
-        if grace_default > grace_max:
-            raise ConfigurationError(
-                "PARTNER_API_ROTATION_GRACE_DEFAULT_MINUTES must not exceed "
-                "PARTNER_API_ROTATION_GRACE_MAX_MINUTES"
-            )
         if production:
             refuse_shared_key(key_encryption_key, peppers)
         # 0 (the default) means no separate metrics listener.
