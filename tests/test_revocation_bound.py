@@ -473,7 +473,8 @@ async def second_on_the_wall_clock(app: Starlette, settings: Settings) -> AsyncI
 
 
 async def warmed(second: Instance, partner: Partner, token: str) -> None:
-    """The second process has the credential cached: it verified a token and issued one."""
+    """The second process has the credential cached: it verified a token and issued one, so it
+    also remembers the partner's client authentication (auth/partners/verified_clients.py)."""
     assert await second.accepts(token)
     assert await second.accepts(await partner.token(second))
 

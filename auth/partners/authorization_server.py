@@ -42,7 +42,6 @@ from auth.partners.access_tokens import (
 )
 from auth.partners.assertion_replay import replay_store
 from auth.partners.change_feed import ChangeFeed
-from auth.partners.client_auth import PresentedClient
 from auth.partners.client_authentication import ClientAuthenticator
 from auth.partners.client_credentials import ClientCredentialsGrant
 from auth.partners.client_secrets import AuthenticatedClient
@@ -54,6 +53,7 @@ from auth.partners.jwks_fetch import JwksFetcher
 from auth.partners.keyed_hash import KeyedHasher
 from auth.partners.signing_keys import VERIFICATION_LEEWAY, KeyRing, load_key_ring
 from auth.partners.token_issuance import TokenIssuer
+from auth.partners.token_request import OAuthRequest
 from auth.partners.token_revocation import (
     delete_lapsed_revocations,
     load_revoked_tokens,
@@ -182,13 +182,14 @@ class AuthorizationServer:
         return grant_for(self.grants, form)
 
     async def authenticate_client(
-        self, presented: PresentedClient, *, client_ip: str | None
+        self, request: OAuthRequest, *, client_ip: str | None
     ) -> AuthenticatedClient:
-        """Verify id + secret + state + address; throttle failures (TE-14, TE-20, TE-22)."""
+        """The client the request authenticates as: id + secret (or assertion) + state +
+        address verified; failures throttled (TE-14, TE-20, TE-22)."""
         if not self._started:  # `refresh()`, inlined on the token endpoint's hot path
             await self.ensure_started()
         await self.feed.sync_if_due()
-        return await self.clients.authenticate(presented, client_ip=client_ip, now=utcnow())
+        return await self.clients.authenticate_request(request, client_ip=client_ip, now=utcnow())
 
     async def issue_token(
         self,

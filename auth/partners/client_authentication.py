@@ -9,6 +9,10 @@ aggregate, which resolves client IDs when it flushes: refusing costs no database
 (and requests throttled before their secret is looked at, reason `throttled`) are counted in the
 credential's usage the same way (auth/partners/usage_counts.py).
 
+A client presenting secret credentials it succeeded with before is recognised by them
+(auth/partners/verified_clients.py): the throttle and the credential's current state are checked
+as on the full path, its parsing and keyed-hash comparison are not repeated.
+
 A private_key_jwt client (RFC 7523 §2.2) is named by its assertion's `sub` and verified by
 auth/partners/client_assertions.py against the credential's registered or published keys; its
 `jti` is then spent (auth/partners/assertion_replay.py). Its failures take the same path as a
@@ -32,15 +36,17 @@ from auth.partners.client_assertions import (
     select_key,
     verify_signature,
 )
-from auth.partners.client_auth import PRIVATE_KEY_JWT, PresentedClient
+from auth.partners.client_auth import PRIVATE_KEY_JWT, PresentedClient, presented_client
 from auth.partners.client_secrets import AuthenticatedClient, verify_client
 from auth.partners.credential_directory import CredentialDirectory
 from auth.partners.jwks_fetch import JwksFetcher
 from auth.partners.keyed_hash import KeyedHasher
 from auth.partners.oauth_errors import InvalidClient, TooManyRequests
 from auth.partners.secret_state import key_secret, key_secret_id
+from auth.partners.token_request import OAuthRequest
 from auth.partners.usage import UsageRecorder
 from auth.partners.usage_counts import UsageCounts
+from auth.partners.verified_clients import VerifiedClients
 from models.enums import ClientAuthMethod
 from partner_api.foundation.metrics import count_client_authentication_failure
 from partner_api.foundation.outbound_policy import OutboundPolicy
@@ -76,6 +82,7 @@ class ClientAuthenticator:
             else JwksFetcher(OutboundPolicy(production=settings.production))
         )
         self._directory = directory
+        self._verified = VerifiedClients()
         self._usage = usage
         self._counts = counts
         window = settings.token_failure_window_seconds
@@ -89,6 +96,53 @@ class ClientAuthenticator:
             limit=settings.token_max_failures_per_address,
             window_seconds=window,
         )
+
+    async def authenticate_request(
+        self, request: OAuthRequest, *, client_ip: str | None, now: datetime
+    ) -> AuthenticatedClient:
+        """The client the request authenticates as (`authenticate`), recognised without its
+        secret being read again when it presents credentials that verified before."""
+        form = request.form
+        digest = self._verified.digest(request.headers, form)
+        if digest is not None:
+            remembered = self._verified.recall(digest, form)
+            if remembered is not None and await self._still_valid(remembered, client_ip, now):
+                return remembered
+            self._verified.forget(digest)
+        presented = presented_client(request.headers, form)
+        client = await self.authenticate(presented, client_ip=client_ip, now=now)
+        if digest is not None:
+            self._verified.remember(digest, client)
+        return client
+
+    async def _still_valid(
+        self, client: AuthenticatedClient, client_ip: str | None, now: datetime
+    ) -> bool:
+        """Whether a remembered client passes now what the full path would check: the
+        throttle first (TooManyRequests), then the directory still holding the state it was
+        verified against, then the time- and address-based states."""
+        credential = client.credential
+        client_id = credential.client_id
+        address_key = client_ip or "unknown"
+        await self._raise_if_throttled(client_id, f"{client_id}\x00{address_key}", address_key)
+        current = await self._directory.by_id(
+            credential.id, now=now, monotonic_now=time.monotonic()
+        )
+        return (
+            current is credential
+            and credential.active_at(now)
+            and client.secret.live_at(now)
+            and credential.admits_address(client_ip)
+        )
+
+    async def _raise_if_throttled(self, client_id: str, pair_key: str, address_key: str) -> None:
+        wait = max(
+            await self._failures_by_client_address.retry_after(pair_key),
+            await self._failures_by_address.retry_after(address_key),
+        )
+        if wait:
+            self._counts.token_refused(client_id[:CLIENT_ID_MAX_LENGTH], "throttled")
+            raise TooManyRequests(wait)
 
     async def authenticate(
         self, presented: PresentedClient, *, client_ip: str | None, now: datetime
@@ -106,13 +160,7 @@ class ClientAuthenticator:
                 assertion = refused
         address_key = client_ip or "unknown"
         pair_key = f"{client_id}\x00{address_key}"
-        wait = max(
-            await self._failures_by_client_address.retry_after(pair_key),
-            await self._failures_by_address.retry_after(address_key),
-        )
-        if wait:
-            self._counts.token_refused(client_id[:CLIENT_ID_MAX_LENGTH], "throttled")
-            raise TooManyRequests(wait)
+        await self._raise_if_throttled(client_id, pair_key, address_key)
         if assertion is None:
             found = await verify_client(
                 self._directory, self._hasher, presented, client_ip=client_ip, now=now

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import ClassVar, Protocol
 
 from auth.partners.access_tokens import IssuedToken
-from auth.partners.client_auth import PresentedClient, presented_client
 from auth.partners.client_secrets import AuthenticatedClient
 from auth.partners.token_request import OAuthRequest
 
@@ -20,7 +19,7 @@ class TokenServer(Protocol):
     """What the grant needs of the authorization server."""
 
     async def authenticate_client(
-        self, presented: PresentedClient, *, client_ip: str | None
+        self, request: OAuthRequest, *, client_ip: str | None
     ) -> AuthenticatedClient: ...
 
     async def issue_token(
@@ -46,9 +45,7 @@ class ClientCredentialsGrant:
         the `authorization_details` (RFC 9396 §3) it asks for, or for everything it holds."""
         form = request.form
         server = self._server
-        client = await server.authenticate_client(
-            presented_client(request.headers, form), client_ip=client_ip
-        )
+        client = await server.authenticate_client(request, client_ip=client_ip)
         return await server.issue_token(
             client,
             requested_scope=form.get("scope"),

@@ -19,7 +19,6 @@ from auth.partners.client_auth import (
     CLIENT_SECRET_BASIC,
     CLIENT_SECRET_POST,
     PRIVATE_KEY_JWT,
-    presented_client,
 )
 from auth.partners.client_credentials import GRANT_TYPE
 from auth.partners.client_keys import ALLOWED_ALGORITHMS
@@ -106,8 +105,7 @@ class OAuthEndpoints:
         self, request: Request, oauth_request: OAuthRequest
     ) -> tuple[AuthenticatedClient, str | None]:
         client_ip = self._client_ip(request)
-        presented = presented_client(oauth_request.headers, oauth_request.form)
-        client = await self.server.authenticate_client(presented, client_ip=client_ip)
+        client = await self.server.authenticate_client(oauth_request, client_ip=client_ip)
         return client, client_ip
 
     async def token(self, request: Request) -> Response:
