@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from tortoise import connections
 
 from auth.admins.identity import Actor
@@ -33,7 +34,12 @@ from models.organisation import Organisation
 from models.tenancy import TenantScope
 from partner_api.foundation.clock import utcnow
 from partner_api.operations.admins import create_admin
-from partner_api.operations.credentials import CredentialDraft, IssuedSecret, create_credential
+from partner_api.operations.credentials import (
+    CredentialDraft,
+    IssuedSecret,
+    create_credential,
+    regenerate_secret,
+)
 
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 PASSWORD = "correct horse battery staple"
@@ -125,6 +131,27 @@ async def make_credential(
         hasher=hasher or KeyedHasher((TEST_PEPPER,)),
         now=utcnow(),
     )
+
+
+async def rotate_secret(
+    organisation: Organisation, issued: IssuedSecret, *, grace_minutes: int
+) -> IssuedSecret:
+    """A new secret for `issued`'s credential through the lifecycle (no GraphQL), by the system;
+    the current one stays live for `grace_minutes`."""
+    return await regenerate_secret(
+        TenantScope(organisation.id),
+        Actor(identity=None, ip_address=None, user_agent="tests"),
+        str(issued.credential.id),
+        timedelta(minutes=grace_minutes),
+        hasher=KeyedHasher((TEST_PEPPER,)),
+        now=utcnow(),
+    )
+
+
+def client_at(app: Starlette, address: str) -> httpx.AsyncClient:
+    """A client of `app` connecting from `address`."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 async def create_via_graphql(

@@ -11,6 +11,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -34,11 +35,17 @@ from partner_api.operations.credentials import (
     CredentialDraft,
     IssuedSecret,
     create_credential,
-    regenerate_secret,
 )
 from partner_api.web.app import create_app
+from tests import helpers
 from tests.conftest import CLIENT_ADDRESS
-from tests.helpers import TEST_PEPPER, make_admin, make_credential, wrong_secret_for
+from tests.helpers import (
+    TEST_PEPPER,
+    make_admin,
+    make_credential,
+    rotate_secret,
+    wrong_secret_for,
+)
 
 TOKEN = "/oauth/token"
 GRANT = {"grant_type": "client_credentials"}
@@ -107,17 +114,6 @@ async def make_restricted(organisation: Organisation, allowlist: list[str]) -> I
     )
 
 
-async def rotate(organisation: Organisation, issued: IssuedSecret, minutes: int) -> IssuedSecret:
-    return await regenerate_secret(
-        TenantScope(organisation.id),
-        SYSTEM,
-        str(issued.credential.id),
-        timedelta(minutes=minutes),
-        hasher=KeyedHasher((TEST_PEPPER,)),
-        now=utcnow(),
-    )
-
-
 @pytest.fixture
 async def organisation(app: Starlette) -> Organisation:
     _, organisation, _ = await make_admin()
@@ -138,11 +134,7 @@ async def other(organisation: Organisation) -> IssuedSecret:
 def client_at(app: Starlette) -> Callable[[str], httpx.AsyncClient]:
     """A client of the same app connecting from another socket address."""
 
-    def make(address: str) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=app, client=(address, 40000))
-        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-    return make
+    return partial(helpers.client_at, app)
 
 
 # -- TE-08: client_secret_basic -----------------------------------------------------------------
@@ -324,14 +316,14 @@ async def _secret_ended_by_rotation_without_grace(
     c: httpx.AsyncClient, o: Organisation, issued: IssuedSecret, other: IssuedSecret
 ) -> Attempt:
     assert (await c.post(TOKEN, data=GRANT, auth=basic(issued))).status_code == 200
-    await rotate(o, issued, minutes=0)
+    await rotate_secret(o, issued, grace_minutes=0)
     return {"auth": basic(issued)}
 
 
 async def _previous_secret_after_grace(
     c: httpx.AsyncClient, o: Organisation, issued: IssuedSecret, other: IssuedSecret
 ) -> Attempt:
-    await rotate(o, issued, minutes=60)
+    await rotate_secret(o, issued, grace_minutes=60)
     lookup_id = client_secret_lookup_id(issued.secret_value)
     await CredentialSecret.filter(lookup_id=lookup_id).update(
         expires_at=utcnow() - timedelta(seconds=1)
@@ -469,7 +461,7 @@ async def test_cr06_previous_secret_works_during_grace_and_stops_after_it(
 ) -> None:
     # Cached before the rotation, as on a busy server.
     assert (await client.post(TOKEN, data=GRANT, auth=basic(issued))).status_code == 200
-    rotated = await rotate(organisation, issued, minutes=60)
+    rotated = await rotate_secret(organisation, issued, grace_minutes=60)
 
     previous = await client.post(TOKEN, data=GRANT, auth=basic(issued))
     current = await client.post(TOKEN, data=GRANT, auth=basic(rotated))
@@ -486,8 +478,8 @@ async def test_cr06_a_second_rotation_ends_the_secret_in_grace_at_once(
     client: httpx.AsyncClient, organisation: Organisation, issued: IssuedSecret
 ) -> None:
     """At most two live secrets."""
-    second = await rotate(organisation, issued, minutes=60)
-    third = await rotate(organisation, second, minutes=60)
+    second = await rotate_secret(organisation, issued, grace_minutes=60)
+    third = await rotate_secret(organisation, second, grace_minutes=60)
     assert_invalid_client(await client.post(TOKEN, data=GRANT, auth=basic(issued)))
     assert (await client.post(TOKEN, data=GRANT, auth=basic(second))).status_code == 200
     assert (await client.post(TOKEN, data=GRANT, auth=basic(third))).status_code == 200

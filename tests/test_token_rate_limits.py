@@ -11,7 +11,6 @@ import re
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 from tortoise.context import TortoiseContext
 
 from auth.tokens import new_client_id, new_client_secret
@@ -19,7 +18,7 @@ from models.organisation import Organisation
 from partner_api.foundation.settings import Settings
 from partner_api.operations.credentials import IssuedSecret
 from tests.conftest import CLIENT_ADDRESS, AppFactory
-from tests.helpers import make_admin, make_credential, wrong_secret_for
+from tests.helpers import client_at, make_admin, make_credential, wrong_secret_for
 
 TOKEN = "/oauth/token"
 GRANT = {"grant_type": "client_credentials"}
@@ -27,11 +26,6 @@ PARTNER_ADDRESS = CLIENT_ADDRESS
 ATTACKER_ADDRESS = "192.0.2.66"
 # RFC 6749 §5.2: error and error_description use %x20-21 / %x23-5B / %x5D-7E only.
 ERROR_CHARSET = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]+")
-
-
-def client_at(app: Starlette, address: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 @pytest.fixture

@@ -24,9 +24,15 @@ from models.organisation import Organisation
 from models.tenancy import TenantScope
 from partner_api.foundation.clock import utcnow
 from partner_api.operations.credential_changes import revoke_credential
-from partner_api.operations.credentials import IssuedSecret, regenerate_secret
+from partner_api.operations.credentials import IssuedSecret
 from tests.conftest import CLIENT_ADDRESS, AppFactory
-from tests.helpers import TEST_PEPPER, make_admin, make_credential, wrong_secret_for
+from tests.helpers import (
+    client_at,
+    make_admin,
+    make_credential,
+    rotate_secret,
+    wrong_secret_for,
+)
 
 TOKEN = "/oauth/token"
 GRANT = {"grant_type": "client_credentials"}
@@ -35,11 +41,6 @@ SYSTEM = Actor(identity=None, ip_address=None, user_agent="tests")
 
 def basic(issued: IssuedSecret) -> tuple[str, str]:
     return issued.credential.client_id, issued.secret_value
-
-
-def client_at(app: Starlette, address: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 @pytest.fixture
@@ -65,17 +66,6 @@ def hash_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(KeyedHasher, "matches", counted)
     return checked
-
-
-async def rotate(organisation: Organisation, issued: IssuedSecret, minutes: int) -> IssuedSecret:
-    return await regenerate_secret(
-        TenantScope(organisation.id),
-        SYSTEM,
-        str(issued.credential.id),
-        timedelta(minutes=minutes),
-        hasher=KeyedHasher((TEST_PEPPER,)),
-        now=utcnow(),
-    )
 
 
 async def token_status(client: httpx.AsyncClient, **request: Any) -> int:
@@ -146,7 +136,7 @@ async def test_cr06_a_secret_rotated_away_stops_at_once_and_after_its_grace(
 ) -> None:
     for _ in range(2):
         assert await token_status(client, auth=basic(issued)) == 200
-    in_grace = await rotate(organisation, issued, minutes=60)
+    in_grace = await rotate_secret(organisation, issued, grace_minutes=60)
     for _ in range(2):
         assert await token_status(client, auth=basic(issued)) == 200
         assert await token_status(client, auth=basic(in_grace)) == 200
@@ -156,7 +146,7 @@ async def test_cr06_a_secret_rotated_away_stops_at_once_and_after_its_grace(
     assert await token_status(client, auth=basic(issued)) == 401
     assert await token_status(client, auth=basic(in_grace)) == 200
 
-    await rotate(organisation, in_grace, minutes=0)
+    await rotate_secret(organisation, in_grace, grace_minutes=0)
     assert await token_status(client, auth=basic(in_grace)) == 401
 
 
