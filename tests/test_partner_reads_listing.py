@@ -14,6 +14,7 @@ import httpx
 
 from models.organisation import Organisation
 from models.ticketing import Event, Order, OrderLine, OrderStatus, Product
+from partner_api.ticketing.partner_responses import _time
 from tests.test_partner_events import (
     BASE_TIME,
     caller,
@@ -161,3 +162,22 @@ async def test_every_listed_event_is_its_own_answer(client: httpx.AsyncClient) -
         assert item == one.json()
         assert datetime.fromisoformat(item["starts_at"]).tzinfo is not None
     assert listed[0]["starts_at"] == BASE_TIME.astimezone(UTC).isoformat()
+
+
+def test_a_stored_timestamp_reads_the_same_every_time() -> None:
+    """SQLite's stored texts are converted once and remembered (`_stored_time`): the text given
+    is the one the uncached conversion gives, in UTC, whatever offset was stored."""
+    stored = [
+        "2026-12-07 10:00:00+00:00",
+        "2026-12-07T10:00:00.123456+02:00",
+        "2026-12-07 10:00:00",
+        "2026-12-07T08:00:00.123456+00:00",
+    ]
+    expected = [
+        "2026-12-07T10:00:00+00:00",
+        "2026-12-07T08:00:00.123456+00:00",
+        "2026-12-07T10:00:00+00:00",
+        "2026-12-07T08:00:00.123456+00:00",
+    ]
+    for _ in range(2):
+        assert [_time(text) for text in stored] == expected

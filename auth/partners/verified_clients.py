@@ -21,8 +21,10 @@ What makes this safe:
   address are checked on every hit, as on the full path.
 - The failure throttle runs before an entry is looked at, as it does before a secret is (TE-20).
 - Secrets are not stored: the key is random per process and never leaves it, and 256-bit
-  digests of 256-bit secrets are not a way back to them. The number of entries is bounded
-  (oldest out first), so many clients cannot grow memory.
+  digests of 256-bit secrets are not a way back to them.
+- The number of entries is bounded, oldest out first. Only a caller holding valid credentials
+  adds one (each spelling of its header is an entry of its own), and an entry pushed out costs
+  its client's next request the full path, which is what every request cost without this.
 """
 
 from __future__ import annotations

@@ -57,8 +57,16 @@ def _time(value: datetime | str | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return moment(value).isoformat()
+        return _stored_time(value)
     return value.isoformat()
+
+
+@lru_cache(maxsize=8192)
+def _stored_time(value: str) -> str:
+    """`_time` of a timestamp as SQLite stores it. Partners poll the same pages over and over,
+    so the same few thousand texts come back; parsing and re-formatting each is most of what an
+    events page costs in Python. Bounded: a few hundred kilobytes."""
+    return moment(value).isoformat()
 
 
 def moment(value: datetime | str) -> datetime:
