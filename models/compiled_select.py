@@ -44,7 +44,7 @@ class _Compiled:
     select_related_idx: list[Any]
 
 
-def _flatten(values: Sequence[Value]) -> list[Value]:
+def flatten(values: Sequence[Value]) -> list[Value]:
     flat: list[Value] = []
     for value in values:
         if isinstance(value, list | tuple | set | frozenset):
@@ -54,7 +54,7 @@ def _flatten(values: Sequence[Value]) -> list[Value]:
     return [str(value) if isinstance(value, UUID) else value for value in flat]
 
 
-def _same(tortoise_parameters: list[Value], bound: list[Value]) -> bool:
+def same_parameters(tortoise_parameters: list[Value], bound: list[Value]) -> bool:
     """Equal and of the same types (an enum member equals its text, True equals 1: a driver may
     still bind them differently)."""
     return len(tortoise_parameters) == len(bound) and all(
@@ -66,11 +66,11 @@ def _same(tortoise_parameters: list[Value], bound: list[Value]) -> bool:
 # The types bound as they are (UUIDs as text): for these Tortoise's conversion to a query
 # parameter does not depend on the value, so what is proven for one value holds for all of the
 # shape. An aware datetime is passed through; a naive one Tortoise makes aware, so it never
-# compiles (`_shape` keeps the two apart).
+# compiles (`shape_of` keeps the two apart).
 _BOUND_AS_IS = (str, int, UUID, datetime)
 
 
-def _shape(values: Sequence[Value]) -> Shape:
+def shape_of(values: Sequence[Value]) -> Shape:
     return tuple(_element_shape(value) for value in values)
 
 
@@ -82,7 +82,7 @@ def _element_shape(value: Value) -> object:
     return type(value)
 
 
-def _bindable(values: list[Value]) -> bool:
+def bindable(values: list[Value]) -> bool:
     return all(type(value) in _BOUND_AS_IS for value in values) and not any(
         isinstance(value, datetime) and value.tzinfo is None for value in values
     )
@@ -102,7 +102,7 @@ class CompiledSelect(Generic[ModelT]):
 
     async def fetch(self, *values: Value) -> list[ModelT]:
         db = self._model._meta.db
-        key = (db.capabilities.dialect, _shape(values))
+        key = (db.capabilities.dialect, shape_of(values))
         if key not in self._compiled:
             self._compiled[key] = self._compile(values)
         compiled = self._compiled[key]
@@ -112,16 +112,16 @@ class CompiledSelect(Generic[ModelT]):
         executor = db.executor_class(
             model=self._model, db=db, select_related_idx=compiled.select_related_idx
         )
-        return await executor.execute_select(compiled.sql, _flatten(values), custom_fields=[])
+        return await executor.execute_select(compiled.sql, flatten(values), custom_fields=[])
 
     def _compile(self, values: Sequence[Value]) -> _Compiled | None:
         query = self._build(*values)
         sql = query.sql()  # builds the query, leaving Tortoise's own parts on `query`
         _, parameters = query.query.get_parameterized_sql()
-        bound = _flatten(values)
+        bound = flatten(values)
         if (
-            not _bindable(bound)
-            or not _same(list(parameters), bound)
+            not bindable(bound)
+            or not same_parameters(list(parameters), bound)
             or query._prefetch_map
             or query._annotations
         ):

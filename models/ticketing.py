@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
+from typing import TYPE_CHECKING, NamedTuple
 from uuid import UUID
 
 from tortoise import fields
 from tortoise.models import Model
-from tortoise.queryset import ValuesListQuery
 
 if TYPE_CHECKING:
     from models.credential import Credential
@@ -109,22 +108,6 @@ class OrderLine(Model):
         table = "order_line"
         # A page's lines are read by their orders' ids; without it every page scans every line.
         indexes = (("order_id", "id"),)
-
-
-async def driver_rows(query: ValuesListQuery[Literal[False]]) -> list[Sequence[Any]]:
-    """`query`'s rows as the database driver returns them, by column position: UUIDs and
-    timestamps as the driver gives them (text on SQLite), enums as their text.
-
-    The Partner API's listings answer with text anyway; Tortoise's conversion of every value to
-    Python and back (a UUID parsed then printed) costs more than the query on a 100-row page.
-    The SQL and its parameters are Tortoise's own, so filters and tenancy stay in the QuerySet.
-    Relies on `_make_query`, `query` and `_db`: Tortoise internals, as models/compiled_select.py
-    does (the same pinned version range)."""
-    query._choose_db_if_not_chosen()
-    query._make_query()
-    _, rows = await query._db.execute_query(*query.query.get_parameterized_sql())
-    # Typed as dicts by Tortoise; sqlite3.Row and asyncpg's Record are indexed by position too.
-    return cast(list[Sequence[Any]], list(rows))
 
 
 class PricedLine(NamedTuple):

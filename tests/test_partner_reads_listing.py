@@ -1,5 +1,6 @@
-"""Partner API listings read rows as the driver returns them (models/ticketing.py `driver_rows`,
-`priced_lines`), while one order or event is read as a model: both must say the same thing.
+"""Partner API listings read rows as the driver returns them (models/driver_rows.py, and
+models/ticketing.py `priced_lines`), while one order or event is read as a model: both must say
+the same thing.
 
 The listings skip Tortoise's models for speed (issue 19), so these tests pin what that could
 change: every listed order and event is exactly its own answer (ids, timestamps, status, money,
@@ -11,12 +12,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
+from models import driver_rows as driver_rows_module
 from models.organisation import Organisation
 from models.ticketing import Event, Order, OrderLine, OrderStatus, Product
 from partner_api.ticketing.partner_responses import _time
+from tests.helpers import make_credential
 from tests.test_partner_events import (
     BASE_TIME,
+    Caller,
+    access_token,
     caller,
     collect_pages,
     make_event,
@@ -181,3 +187,39 @@ def test_a_stored_timestamp_reads_the_same_every_time() -> None:
     ]
     for _ in range(2):
         assert [_time(text) for text in stored] == expected
+
+
+async def test_event_pages_run_from_kept_sql(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every shape of the events listing (first page, a page after a cursor, a credential
+    limited to some events) lines up with Tortoise's parameters, so it runs from its kept SQL
+    (models/driver_rows.py `CompiledRows`) and never through Tortoise's query building; the
+    pages are the ones Tortoise's query gives."""
+    org = await organisation()
+    events = [
+        await make_event(org, name=f"Night {index}", starts_at=BASE_TIME + timedelta(days=index))
+        for index in range(5)
+    ]
+    full = await caller(client, org)
+    issued = await make_credential(
+        organisation=org, name="Limited", event_ids=[str(event.id) for event in events[1:4]]
+    )
+    limited = Caller(organisation=org, issued=issued, token=await access_token(client, issued))
+    through_tortoise: list[object] = []
+
+    async def refused(query: object) -> object:
+        through_tortoise.append(query)
+        raise AssertionError("a listing shape ran through Tortoise")
+
+    monkeypatch.setattr(driver_rows_module, "driver_rows", refused)
+    full_pages = await collect_pages(client, "/partner/v1/events", full, limit=2)
+    limited_pages = await collect_pages(client, "/partner/v1/events", limited, limit=2)
+
+    assert through_tortoise == []
+    assert [event_id for page in full_pages for event_id in page] == [
+        str(event.id) for event in events
+    ]
+    assert [event_id for page in limited_pages for event_id in page] == [
+        str(event.id) for event in events[1:4]
+    ]

@@ -12,7 +12,9 @@ partner_responses.py, and writes made idempotent by idempotency.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,9 +24,10 @@ from tortoise.queryset import QuerySet
 from auth.partners.access_tokens import effective_event_ids
 from auth.partners.resource_server import Partner, ResourceServer
 from auth.partners.usage_counts import UsageCounts
+from models.driver_rows import CompiledRows, RowsQuery, driver_rows
 from models.keyset import keyset_page
 from models.tenancy import TenantScope
-from models.ticketing import Barcode, Order, OrderStatus, driver_rows
+from models.ticketing import Barcode, Event, Order, OrderStatus
 from partner_api.foundation.client_address import Network
 from partner_api.foundation.clock import utcnow
 from partner_api.foundation.throttle import WindowCounter
@@ -65,6 +68,30 @@ from partner_api.ticketing.reservations import (
 
 def _not_found() -> ApiError:
     return ApiError(404, "not_found", "No such resource in your organisation.")
+
+
+def _event_page(
+    organisation_id: UUID,
+    event_ids: tuple[str, ...] | None,
+    at: datetime | None,
+    _at_again: datetime | None,
+    after_id: UUID | None,
+    limit: int,
+) -> RowsQuery:
+    """A page of the events a partner may reach (TenantScope: its organisation, and its events
+    when it is limited to some), after the cursor (`at`, `after_id`) when there is one. The
+    cursor's time bound lets the index start at the cursor (models/keyset.py): without it
+    PostgreSQL filtered every row before it (200,000 rows: ≈ 95 ms a page, not 0.1 ms)."""
+    after = None if at is None or after_id is None else (at, after_id)
+    query = TenantScope(organisation_id, event_ids).events()
+    return (
+        keyset_page(query, time_field="starts_at", after=after, oldest_first=True)
+        .limit(limit)
+        .values_list(*EVENT_FIELDS)
+    )
+
+
+_EVENT_PAGE = CompiledRows(Event, _event_page)
 
 
 class PartnerApi:
@@ -140,13 +167,16 @@ class PartnerApi:
 
     async def list_events(self, request: Request, partner: Partner) -> Response:
         limit, after = page_limit(request), page_cursor(request)
-        query = self._scope(partner).events()
-        # The cursor's time bound lets the index start at the cursor (models/keyset.py): without
-        # it PostgreSQL filtered every row before it (200,000 rows: ≈ 95 ms a page, not 0.1 ms).
-        rows = await driver_rows(
-            keyset_page(query, time_field="starts_at", after=after, oldest_first=True)
-            .limit(limit + 1)
-            .values_list(*EVENT_FIELDS)
+        event_ids = partner.event_ids
+        at, after_id = (None, None) if after is None else after
+        # In the order of the SQL's parameters (`_event_page`): the cursor's time twice.
+        rows = await _EVENT_PAGE.fetch(
+            partner.organisation_id,
+            None if event_ids is None else tuple(event_ids),
+            at,
+            at,
+            after_id,
+            limit + 1,
         )
         items = [event_row_json(row) for row in rows[:limit]]
         return page(items, next_key(rows, limit, EVENT_AT))
