@@ -63,10 +63,6 @@ class CompiledRows:
         _, rows = await db.execute_query(sql, _bound(values))
         return cast(list[Sequence[Any]], list(rows))
 
-    def compiled_shapes(self) -> int:
-        """How many shapes run from kept SQL (for tests: that the fast path is taken)."""
-        return sum(sql is not None for sql in self._compiled.values())
-
     def _compile(self, values: Sequence[Value | None]) -> str | None:
         query = self._build(*values)
         query._choose_db_if_not_chosen()

@@ -58,6 +58,12 @@ logger = logging.getLogger("partner_api.oauth")
 CLIENT_ID_MAX_LENGTH = 64
 
 
+def _throttle_keys(client_id: str, client_ip: str | None) -> tuple[str, str]:
+    """The failure counters' keys: per (client ID, address) and per address (TE-20)."""
+    address_key = client_ip or "unknown"
+    return f"{client_id}\x00{address_key}", address_key
+
+
 class ClientAuthenticator:
     def __init__(
         self,
@@ -122,9 +128,9 @@ class ClientAuthenticator:
         throttle first (TooManyRequests), then the directory still holding the state it was
         verified against, then the time- and address-based states."""
         credential = client.credential
-        client_id = credential.client_id
-        address_key = client_ip or "unknown"
-        await self._raise_if_throttled(client_id, f"{client_id}\x00{address_key}", address_key)
+        await self._raise_if_throttled(
+            credential.client_id, *_throttle_keys(credential.client_id, client_ip)
+        )
         current = await self._directory.by_id(
             credential.id, now=now, monotonic_now=time.monotonic()
         )
@@ -158,8 +164,7 @@ class ClientAuthenticator:
                 client_id = client_id or assertion.client_id
             except AssertionRefused as refused:
                 assertion = refused
-        address_key = client_ip or "unknown"
-        pair_key = f"{client_id}\x00{address_key}"
+        pair_key, address_key = _throttle_keys(client_id, client_ip)
         await self._raise_if_throttled(client_id, pair_key, address_key)
         if assertion is None:
             found = await verify_client(

@@ -65,7 +65,7 @@ def _time(value: datetime | str | None) -> str | None:
 def _stored_time(value: str) -> str:
     """`_time` of a timestamp as SQLite stores it. Partners poll the same pages over and over,
     so the same few thousand texts come back; parsing and re-formatting each is most of what an
-    events page costs in Python. Bounded: a few hundred kilobytes."""
+    events page costs in Python. Bounded: about 2 MB when full."""
     return moment(value).isoformat()
 
 
